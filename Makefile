@@ -1,0 +1,47 @@
+# Two commands for a fresh machine: `make chat` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX ?= .rag/index
+export HF_HUB_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup chat index test lint bench eval clean
+
+$(BIN)/rag: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first: this pin is the CPU build; anything unpinned would pull CUDA packages
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/rag
+
+setup: $(BIN)/rag
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+$(INDEX)/manifest.json: | $(BIN)/rag
+	$(BIN)/rag ingest seeds --index $(INDEX)
+
+index: $(BIN)/rag
+	$(BIN)/rag ingest seeds --index $(INDEX)
+
+chat: setup $(INDEX)/manifest.json
+	$(BIN)/rag chat --index $(INDEX)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/rag
+	$(BIN)/ruff check rag ui tests bench
+	$(BIN)/mypy rag ui
+
+eval: $(BIN)/rag $(INDEX)/manifest.json
+	$(BIN)/rag eval --index $(INDEX)
+
+bench: $(BIN)/rag
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf .rag .pytest_cache

@@ -1,0 +1,129 @@
+"""The ``rag`` command: each subcommand calls one library function and prints its result.
+
+``main(argv)`` returns an exit code: 0 success, 1 an error a person can fix (one sentence on
+stderr, no traceback), 2 bad usage, 3 an ingest that skipped some files but indexed the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from .config import MODES, load_settings
+from .errors import RagError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Question answering over a folder of documents.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("--index", help="index folder (default: $RAG_INDEX or .rag/index)")
+        return command
+
+    ingest = add("ingest", "Index a folder, or update its index with what changed.")
+    ingest.add_argument("folder", nargs="?", default="seeds", help="folder of documents (default: seeds)")
+    ingest.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
+    ingest.add_argument("--model", help="sentence-transformers model name or path")
+    ingest.add_argument("--chunk-size", type=int, help="characters per chunk")
+    ingest.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks")
+
+    search = add("search", "Print the passages that best match a question.")
+    search.add_argument("question")
+    search.add_argument("-k", type=int, default=5, help="how many passages (default 5)")
+    search.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
+    search.add_argument("--source", action="append", help="only passages from this file (repeatable)")
+    search.add_argument("--json", action="store_true", help="print JSON")
+
+    add("info", "Describe the index: documents, chunks, model, size on disk.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code else EXIT_OK
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(_COMMANDS[args.command](args))
+    except RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    return load_settings(
+        index_dir=args.index,
+        model=getattr(args, "model", None),
+        chunk_size=getattr(args, "chunk_size", None),
+        chunk_overlap=getattr(args, "chunk_overlap", None),
+    )
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from .index import build_index
+
+    settings = _settings(args)
+    index = build_index(args.folder, settings=settings, rebuild=args.rebuild, progress=sys.stderr.isatty())
+    report = index.last_ingest
+    assert report is not None
+    for label, names in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+        for name in names:
+            print(f"{label:9} {name}")
+    for name, original in report.duplicates.items():
+        print(f"duplicate {name} (same bytes as {original})")
+    for name, reason in report.skipped.items():
+        print(f"skipped   {name}: {reason}")
+    info = index.info()
+    print(f"{report.summary()}. Index {info['index']}: {info['documents']} documents, {info['chunks']} chunks.")
+    return EXIT_PARTIAL if report.skipped else EXIT_OK
+
+
+def _search(args: argparse.Namespace) -> int:
+    from .index import load_index
+
+    index = load_index(settings=_settings(args))
+    passages = index.search(args.question, k=args.k, mode=args.mode, sources=args.source)
+    if args.json:
+        print(json.dumps([asdict(passage) for passage in passages], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if not passages:
+        print("No passage matches the question.")
+    for passage in passages:
+        print(f"[{passage.rank}] {passage.score:.3f}  {passage.title}")
+        print(f"    {passage.source}, lines {passage.line_start}-{passage.line_end}, chars {passage.start}-{passage.end}")
+        print("    " + " ".join((passage.clean_text or passage.text).split()))
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .index import load_index
+
+    index = load_index(settings=_settings(args))
+    info = index.info()
+    for key, value in info.items():
+        print(f"{key:14} {value}")
+    for document in index.documents():
+        print(f"  {document['doc_id']}: {document['title']} ({document['date'] or 'no date'}, {document['n_chunks']} chunks)")
+    return EXIT_OK
+
+
+_COMMANDS = {"ingest": _ingest, "search": _search, "info": _info}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""One settings object: defaults, ``RAG_*`` environment overrides, and the part saved with an index."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MODES = ("hybrid", "dense", "bm25")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. Fields marked in ``INDEX_FIELDS`` are stored with the index."""
+
+    index_dir: str = ".rag/index"
+    model: str = DEFAULT_MODEL
+    chunk_size: int = 500  # characters; chosen on eval/seeds.jsonl (see README, Evaluation)
+    chunk_overlap: int = 100
+    batch_size: int = 64
+    mode: str = "hybrid"
+    k: int = 5
+    fusion_weight: float = 0.5  # weight of the dense score in hybrid fusion; the rest is BM25
+    fusion_depth: int = 100  # candidates taken from each retriever before fusion
+    max_file_bytes: int = 100_000_000
+    max_question_chars: int = 2_000
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+
+    def with_env(self, environ: dict[str, str] | None = None) -> Settings:
+        """Return a copy with ``RAG_<FIELD>`` environment variables applied (``RAG_INDEX`` for index_dir)."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, Any] = {}
+        for spec in fields(self):
+            name = "RAG_INDEX" if spec.name == "index_dir" else f"RAG_{spec.name.upper()}"
+            if name in env and env[name] != "":
+                current = getattr(self, spec.name)
+                changes[spec.name] = type(current)(env[name])
+        return replace(self, **changes)
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings that shape the stored vectors and chunks, saved in the manifest."""
+        data = asdict(self)
+        return {name: data[name] for name in INDEX_FIELDS}
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.index_dir)
+
+
+INDEX_FIELDS = ("model", "chunk_size", "chunk_overlap")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults, then the environment, then explicit overrides (ignoring ``None``)."""
+    settings = Settings().with_env()
+    return replace(settings, **{key: value for key, value in overrides.items() if value is not None})

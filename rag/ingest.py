@@ -1,0 +1,162 @@
+"""A folder into an index, incrementally: only new or changed files are embedded.
+
+Files are compared to the manifest by content hash; byte-identical duplicates are indexed
+once; files that vanished are removed; a file that exists but cannot be read now keeps its
+previous version, so a bad moment loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_document, index_text
+from .config import Settings
+from .embedding import Embedder
+from .errors import EmptyCorpusError, IndexMismatchError, RagError
+from .loaders import LoadError, iter_files, load_document, read_bytes
+from .store import REBUILD_HINT, Manifest, Writer, read_manifest, write_lock
+from .types import Chunk, Document
+
+log = logging.getLogger(__name__)
+
+PROGRESS_MIN_CHUNKS = 64  # below this an ingest takes about a second: no progress bar
+
+
+@dataclass
+class IngestReport:
+    """What one ingest changed; every skipped file is named with its reason."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    duplicates: dict[str, str] = field(default_factory=dict)  # duplicate -> the file indexed instead
+    skipped: dict[str, str] = field(default_factory=dict)  # file -> reason
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.removed)} removed",
+                 f"{len(self.unchanged)} unchanged"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} duplicates skipped")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} files skipped")
+        return f"{', '.join(parts)}; {self.chunks_embedded} chunks embedded in {self.seconds:.1f} s"
+
+
+def ingest(
+    folder: Path,
+    settings: Settings,
+    embedder: Embedder,
+    rebuild: bool = False,
+    progress: bool = False,
+    paths: list[Path] | None = None,
+) -> IngestReport:
+    """Bring the index at ``settings.index_dir`` in line with ``folder``.
+
+    With ``paths`` only those files (inside ``folder``) are added or updated and nothing is
+    removed: that is how an upload joins an index built from another folder.
+    """
+    started = time.perf_counter()
+    if not folder.is_dir():
+        raise RagError(f"The folder {folder} does not exist or is not a folder.")
+    index_dir = settings.index_path
+    with write_lock(index_dir):
+        previous = None if rebuild or not (index_dir / "manifest.json").exists() else read_manifest(index_dir)
+        if previous and previous.settings != settings.index_settings():
+            raise IndexMismatchError(
+                f"The index at {index_dir} was built with {previous.settings}, not {settings.index_settings()}; "
+                f"{REBUILD_HINT}, or use the settings it was built with."
+            )
+        report = IngestReport()
+        documents = _scan(folder, previous, report, paths, settings.max_file_bytes)
+        if previous is None and not documents:
+            raise EmptyCorpusError(f"No readable documents in {folder} (supported: .txt, .md, .html, .pdf).")
+        if report.changed or previous is None:
+            _write(index_dir, previous, settings, embedder, documents, report, progress)
+    report.seconds = time.perf_counter() - started
+    log.info("ingest %s: %s", folder, report.summary())
+    return report
+
+
+def _scan(
+    folder: Path, previous: Manifest | None, report: IngestReport, paths: list[Path] | None, max_bytes: int
+) -> list[Document]:
+    """Sort the folder's files into unchanged, new or changed (decoded), duplicates and skipped."""
+    known = {doc_id: entry["hash"] for doc_id, entry in (previous.files if previous else {}).items()}
+    wanted = {path.resolve() for path in paths} if paths is not None else None
+    sources = [source for source in iter_files(folder) if wanted is None or source.path.resolve() in wanted]
+    hashes: dict[str, str] = {}
+    contents: dict[str, bytes] = {}  # kept only for files that will be decoded
+    for source in sources:
+        try:
+            data = read_bytes(source, max_bytes)
+        except LoadError as error:
+            report.skipped[source.rel] = str(error)
+            continue
+        hashes[source.rel] = hashlib.sha256(data).hexdigest()
+        if known.get(source.rel) != hashes[source.rel]:
+            contents[source.rel] = data
+    # files already indexed unchanged claim their content first, so a new copy is the duplicate
+    owner = {digest: rel for rel, digest in hashes.items() if known.get(rel) == digest}
+    documents = []
+    for source in sources:
+        rel = source.rel
+        if rel not in hashes:
+            continue
+        digest = hashes[rel]
+        if owner.setdefault(digest, rel) != rel:
+            report.duplicates[rel] = owner[digest]
+        elif known.get(rel) == digest:
+            report.unchanged.append(rel)
+        else:
+            try:
+                documents.append(load_document(source, contents[rel]))
+            except LoadError as error:
+                report.skipped[rel] = str(error)
+                del owner[digest]
+                continue
+            (report.updated if rel in known else report.added).append(rel)
+    if paths is None:
+        present = {source.rel for source in sources}
+        kept = set(report.unchanged) | set(report.updated) | {rel for rel in report.skipped if rel in known}
+        report.removed = sorted(rel for rel in known if rel not in kept and (rel not in present or rel in report.duplicates))
+    return documents
+
+
+def _write(
+    index_dir: Path,
+    previous: Manifest | None,
+    settings: Settings,
+    embedder: Embedder,
+    documents: list[Document],
+    report: IngestReport,
+    progress: bool,
+) -> None:
+    chunked: list[tuple[Document, list[Chunk]]] = [
+        (document, chunk_document(document, settings.chunk_size, settings.chunk_overlap)) for document in documents
+    ]
+    texts = [index_text(document.title, chunk.clean_text) for document, chunks in chunked for chunk in chunks]
+    vectors = embedder.embed(texts, progress=progress and len(texts) >= PROGRESS_MIN_CHUNKS)
+    report.chunks_embedded = len(texts)
+    writer = Writer(index_dir, previous, settings.index_settings(), embedder.dimension)
+    try:
+        for doc_id in report.removed:
+            writer.remove(doc_id)
+        offset = 0
+        for document, chunks in chunked:
+            writer.add(document, chunks, vectors[offset : offset + len(chunks)])
+            offset += len(chunks)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise

@@ -1,0 +1,94 @@
+"""The data that flows through the pipeline: files -> documents -> chunks -> passages -> answers.
+
+All offsets are character offsets into the file's text as decoded from disk (no newline
+translation), so ``file_text[start:end]`` is the passage exactly as it stands in the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .markup import CleanText
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, decoded, with what the loader could tell about it."""
+
+    doc_id: str  # path relative to the ingested folder, with forward slashes
+    source: str  # same as doc_id; kept separate so a UI never has to guess
+    title: str
+    date: str | None  # ISO date (YYYY-MM-DD) when the text gives one
+    text: str  # the file's text as decoded, offsets point into this
+    clean: CleanText  # markup removed, for embedding and display, with a map back to ``text``
+    content_hash: str  # sha256 of the file's bytes
+    encoding: str = "utf-8"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of a document: the unit that is embedded and retrieved."""
+
+    doc_id: str
+    ordinal: int  # position of the chunk in its document, from 0
+    text: str  # raw text: document.text[start:end]
+    clean_text: str  # the same span with markup removed; this is what gets embedded
+    start: int
+    end: int
+    line_start: int  # 1-based, inclusive
+    line_end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its citation: everything a UI needs without another look-up.
+
+    Example::
+
+        Passage(text="Jo Yong Won, member of the Presidium ... made an opening address.",
+                score=0.83, rank=1, source="000_0220f7c6bd20be88.txt",
+                title="Second Short Course for Chief Secretaries ... Held", doc_id="000_0220f7c6bd20be88.txt",
+                chunk_id=7, start=1878, end=2036, line_start=19, line_end=19, date="2024-01-30", ...)
+    """
+
+    text: str
+    score: float
+    rank: int  # 1-based
+    source: str
+    title: str
+    doc_id: str
+    chunk_id: int
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+    date: str | None = None
+    clean_text: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where the evidence for one ``[n]`` marker stands: a sentence inside passage n."""
+
+    marker: int  # the n of ``[n]``, 1-based; refers to ``Answer.passages[n - 1]``
+    start: int  # offsets of the evidence sentence in the source file
+    end: int
+    text: str  # the evidence sentence as it stands in the file
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose every ``[n]`` marker refers to ``passages[n - 1]``."""
+
+    question: str
+    text: str
+    passages: tuple[Passage, ...]  # the cited passages, in marker order
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    related: tuple[Passage, ...] = ()  # closest passages when abstaining: possibly related, not cited
+    grounded: bool = True  # False when an LLM answer cited nothing checkable
+    notice: str | None = None  # e.g. "The LLM failed (timeout); showing the offline answer."
+    search_query: str = ""  # the query actually used for retrieval (follow-ups borrow context)
+    meta: dict[str, object] = field(default_factory=dict)

@@ -1,0 +1,72 @@
+"""The CLI in-process: ``main(argv)`` returns an exit code and prints literal, useful output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, main
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, seeds_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cli-index"
+    assert main(["ingest", str(seeds_copy), "--index", str(path)]) == EXIT_OK
+    return path
+
+
+def test_ingest_prints_what_changed_and_info_describes_the_index(index_dir: Path, seeds_copy: Path, capsys):
+    capsys.readouterr()
+    (seeds_copy / "note.md").write_text("A note about the harvest in Kangso county.")
+    (seeds_copy / "bad.pdf").write_bytes(b"%PDF-1.4 broken")
+    assert main(["ingest", str(seeds_copy), "--index", str(index_dir)]) == EXIT_PARTIAL
+    out = capsys.readouterr().out
+    assert "added     note.md" in out
+    assert "skipped   bad.pdf: broken PDF" in out
+    assert "1 added, 0 updated, 0 removed, 2 unchanged" in out
+    assert main(["info", "--index", str(index_dir)]) == EXIT_OK
+    info = capsys.readouterr().out
+    assert "documents      3" in info and "all-MiniLM-L6-v2" in info
+    assert "Second Short Course for Chief Secretaries for City and County Party Committees Held (2024-01-30" in info
+
+
+def test_search_json_and_text(index_dir: Path, capsys):
+    capsys.readouterr()
+    assert main(["search", "Ri Il Hwan Kim Jae Ryong lectures", "--index", str(index_dir), "-k", "2", "--json"]) == 0
+    passages = json.loads(capsys.readouterr().out)
+    assert len(passages) == 2 and passages[0]["rank"] == 1
+    assert "Ri Il Hwan" in passages[0]["text"]
+    assert {"source", "title", "start", "end", "line_start", "line_end", "score", "chunk_id"} <= set(passages[0])
+    assert main(["search", "Ri Il Hwan", "--index", str(index_dir), "--mode", "bm25", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("[1] ") and "000_0220f7c6bd20be88.txt, lines" in out
+
+
+def test_expected_failures_are_one_sentence_and_a_nonzero_code(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "who?", "--index", str(tmp_path / "missing")]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("error: No index at") and "Traceback" not in err and err.count("\n") == 1
+    (tmp_path / "empty").mkdir()
+    assert main(["ingest", str(tmp_path / "empty"), "--index", str(tmp_path / "i")]) == EXIT_ERROR
+    assert "No readable documents" in capsys.readouterr().err
+    assert main(["ingest", str(tmp_path / "nope")]) == EXIT_ERROR
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["search", "x", "--mode", "fuzzy"]) == EXIT_USAGE
+
+
+def test_python_dash_m_rag_runs_the_cli(tmp_path: Path):
+    result = subprocess.run([sys.executable, "-m", "rag", "info", "--index", str(tmp_path / "none")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == EXIT_ERROR and "No index at" in result.stderr
+
+
+def test_importing_rag_stays_light():
+    code = "import sys, rag; print(sorted(m for m in ('torch', 'faiss', 'gradio', 'sentence_transformers') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

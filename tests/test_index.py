@@ -1,0 +1,155 @@
+"""The index as users see it: offsets, modes, persistence, incremental ingest, oracles."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rag
+from conftest import SEEDS, FakeEmbedder
+from rag.store import read_manifest
+
+
+def file_text(folder: Path, source: str) -> str:
+    return (folder / source).read_bytes().decode("utf-8")
+
+
+def test_every_chunk_of_the_seeds_reproduces_its_text_from_the_file(seed_index: rag.Index):
+    rows = seed_index.store.chunk_rows(seed_index.store.chunk_ids_of([d["doc_id"] for d in seed_index.documents()]))
+    assert len(rows) == seed_index.info()["chunks"] > 10
+    for row in rows.values():
+        text = file_text(SEEDS, row["doc_id"])
+        assert text[row["start"] : row["end"]] == row["text"]
+        lines = text.split("\n")
+        assert row["text"].split("\n")[0] in lines[row["line_start"] - 1]
+        assert row["text"].split("\n")[-1] in lines[row["line_end"] - 1]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_mode_finds_the_opening_address_of_the_second_course(seed_index: rag.Index, mode: str):
+    passages = seed_index.search("Who gave the opening address at the second short course in 2024?", k=5, mode=mode)
+    assert [p.rank for p in passages] == list(range(1, len(passages) + 1))
+    assert all(a.score >= b.score for a, b in zip(passages, passages[1:]))
+    assert any("Jo Yong Won" in p.text and p.source.startswith("000_") for p in passages)
+    for passage in passages:
+        assert file_text(SEEDS, passage.source)[passage.start : passage.end] == passage.text
+
+
+def test_hybrid_ranks_the_answer_first_for_course_specific_questions(seed_index: rag.Index):
+    first = seed_index.search("Who made the opening address at the first course in 2021?", k=1)[0]
+    assert "Kim Jong Un" in first.text and "opening address" in first.text
+    lectures = seed_index.search("Which people lectured at the 2024 course?", k=1)[0]
+    assert "Ri Il Hwan" in lectures.text
+
+
+def test_passages_carry_titles_dates_and_lines(seed_index: rag.Index):
+    passage = seed_index.search("Ri Il Hwan Kim Jae Ryong lectures", k=1)[0]
+    assert passage.title == "Second Short Course for Chief Secretaries for City and County Party Committees Held"
+    assert passage.date == "2024-01-30"
+    assert passage.source == passage.doc_id == "000_0220f7c6bd20be88.txt"
+    assert 1 <= passage.line_start <= passage.line_end
+
+
+def test_source_filter_keeps_only_that_file(seed_index: rag.Index):
+    for mode in ("hybrid", "dense", "bm25"):
+        passages = seed_index.search("opening address", k=4, mode=mode, sources=["001_b8239f67380c7682.txt"])
+        assert passages and {p.source for p in passages} == {"001_b8239f67380c7682.txt"}
+
+
+def test_dense_search_agrees_with_a_numpy_oracle(seed_index: rag.Index):
+    store = seed_index.store
+    ids = np.asarray(store.chunk_ids_of([d["doc_id"] for d in seed_index.documents()]))
+    matrix = store.vectors_of(ids)
+    question = "What did the participants study before the course?"
+    expected = ids[np.argsort(-(matrix @ seed_index.embed_query(question)))[:5]]
+    passages = seed_index.search(question, k=5, mode="dense")
+    assert [p.chunk_id for p in passages] == list(expected)
+
+
+def test_save_then_load_gives_identical_results(seed_index: rag.Index, embedder):
+    reopened = rag.load_index(seed_index.path, embedder=embedder)
+    for mode in ("hybrid", "dense", "bm25"):
+        question = "Which school's department heads gave lectures?"
+        assert reopened.search(question, k=5, mode=mode) == seed_index.search(question, k=5, mode=mode)
+
+
+def test_incremental_ingest_embeds_only_what_changed(seeds_copy: Path, fake_settings: rag.Settings):
+    embedder = FakeEmbedder()
+    index = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    assert sorted(index.last_ingest.added) == sorted(p.name for p in seeds_copy.iterdir())
+    before = index.info()["chunks"]
+
+    again = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    assert again.last_ingest.chunks_embedded == 0 and not again.last_ingest.changed
+    assert len(again.last_ingest.unchanged) == 2
+
+    (seeds_copy / "new.md").write_text("# Harvest report\n\nThe rice harvest in Kangso county rose by ten percent.\n")
+    shutil.copy(seeds_copy / "000_0220f7c6bd20be88.txt", seeds_copy / "copy-of-000.txt")
+    changed = seeds_copy / "001_b8239f67380c7682.txt"
+    changed.write_text(changed.read_text() + "\nA closing paragraph about the tractor plant.\n")
+    report = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder).last_ingest
+    assert report.added == ["new.md"]
+    assert report.updated == ["001_b8239f67380c7682.txt"]
+    assert report.duplicates == {"copy-of-000.txt": "000_0220f7c6bd20be88.txt"}
+    assert report.unchanged == ["000_0220f7c6bd20be88.txt"]
+    new_chunks = read_manifest(Path(fake_settings.index_dir)).files
+    assert report.chunks_embedded == new_chunks["new.md"]["chunks"] + new_chunks["001_b8239f67380c7682.txt"]["chunks"]
+
+    (seeds_copy / "new.md").unlink()
+    report = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder).last_ingest
+    assert report.removed == ["new.md"] and report.chunks_embedded == 0
+    index = rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=embedder)
+    assert index.search("harvest Kangso", mode="bm25") == [] or all(p.source != "new.md" for p in index.search("harvest Kangso"))
+    assert index.info()["chunks"] > before - 1
+    tractor = index.search("tractor plant closing paragraph", k=1, mode="bm25")[0]
+    assert tractor.source == "001_b8239f67380c7682.txt"
+    assert changed.read_text()[tractor.start : tractor.end] == tractor.text
+
+
+def test_a_deleted_file_loses_its_chunks_and_others_keep_theirs(seeds_copy: Path, fake_settings: rag.Settings):
+    embedder = FakeEmbedder()
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    (seeds_copy / "000_0220f7c6bd20be88.txt").unlink()
+    index = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    assert index.last_ingest.removed == ["000_0220f7c6bd20be88.txt"]
+    assert {d["doc_id"] for d in index.documents()} == {"001_b8239f67380c7682.txt"}
+    assert index.store.vectors.ntotal == index.info()["chunks"]
+    assert all(p.source == "001_b8239f67380c7682.txt" for p in index.search("Jo Yong Won", k=10, mode="bm25"))
+
+
+def test_opening_with_another_model_or_chunking_is_a_clear_error(seeds_copy: Path, fake_settings: rag.Settings):
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=FakeEmbedder())
+    with pytest.raises(rag.IndexMismatchError, match="model"):
+        rag.Index(replace(fake_settings, model="another-model"), FakeEmbedder())
+    with pytest.raises(rag.IndexMismatchError, match="--rebuild"):
+        rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=123), embedder=FakeEmbedder())
+    rebuilt = rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=300), embedder=FakeEmbedder(),
+                              rebuild=True)
+    assert rebuilt.info()["chunk_size"] == 300
+
+
+def test_manifest_records_model_dimension_settings_and_hashes(seed_index: rag.Index):
+    manifest = json.loads((seed_index.path / "manifest.json").read_text())
+    assert manifest["settings"]["model"] == "all-MiniLM-L6-v2"
+    assert manifest["dimension"] == 384
+    assert set(manifest["files"]) == {"000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"}
+    assert all(len(entry["hash"]) == 64 for entry in manifest["files"].values())
+
+
+def test_bad_questions_and_missing_indexes_are_clear_errors(seed_index: rag.Index, tmp_path: Path):
+    with pytest.raises(rag.InvalidQueryError, match="empty"):
+        seed_index.search("   ")
+    with pytest.raises(rag.InvalidQueryError, match="characters"):
+        seed_index.search("why " * 30_000)
+    with pytest.raises(rag.InvalidQueryError, match="mode"):
+        seed_index.search("who", mode="fuzzy")
+    with pytest.raises(rag.IndexNotFoundError, match="rag ingest"):
+        rag.load_index(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(rag.EmptyCorpusError):
+        rag.build_index(tmp_path / "empty", tmp_path / "index", embedder=FakeEmbedder())

@@ -1,0 +1,125 @@
+from pathlib import Path
+
+import pytest
+
+from rag.loaders import LoadError, SourceFile, decode_text, find_date, find_title, iter_files, load_document, read_bytes
+from rag.markup import clean_markup
+
+from conftest import SEEDS
+
+
+def load(path: Path, root: Path):
+    return load_document(SourceFile(path, path.relative_to(root).as_posix()), path.read_bytes())
+
+
+def test_seed_titles_and_dates_come_from_the_text():
+    documents = {source.rel: load(source.path, SEEDS) for source in iter_files(SEEDS)}
+    second = documents["000_0220f7c6bd20be88.txt"]
+    first = documents["001_b8239f67380c7682.txt"]
+    assert second.title == "Second Short Course for Chief Secretaries for City and County Party Committees Held"
+    assert second.date == "2024-01-30"
+    assert first.title.startswith("Occasion for Important Turn in Strengthening Regional Bases")
+    assert first.date == "2021-03-04"
+
+
+def test_markup_is_cleaned_but_every_clean_character_maps_back_to_the_raw_text():
+    raw = "4<sup>th</sup>March, **Kim Jong Un** said a\\_b &amp; [link](http://x.org)\n\\_\\_\\_\\_\n# Head"
+    clean = clean_markup(raw)
+    assert clean.text == "4thMarch, Kim Jong Un said a_b & link\n\nHead"
+    for position, char in enumerate(clean.text):
+        source = raw[clean.starts[position] : clean.ends[position]]
+        assert source == char or source in ("\\_", "&amp;")
+    start, end = clean.raw_span(clean.text.index("Kim"), clean.text.index("Un") + 2)
+    assert raw[start:end] == "Kim Jong Un"
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "expected"),
+    [
+        ("Le café était très célèbre à Pyongyang, où l'on déjeunait. ".encode("latin-1"), "cp1252", "très célèbre à"),
+        ("Москва — столица России, крупнейший город страны. ".encode("cp1251"), "cp1251", "столица России"),
+        ("Café du monde".encode("utf-16"), "utf-16", "Café du monde"),
+        ("\ufeffhello BOM".encode(), "utf-8", "hello BOM"),
+    ],
+)
+def test_encodings_are_detected(data: bytes, encoding: str, expected: str):
+    text, detected = decode_text(data * 3)
+    assert expected in text
+    assert not text.startswith("\ufeff")
+    assert detected == encoding
+
+
+def test_binary_empty_and_unsupported_files_are_refused_with_a_reason(tmp_path: Path):
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 40)
+    (tmp_path / "empty.md").write_text("   \n\t\n")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG....")
+    reasons = {}
+    for source in iter_files(tmp_path):
+        try:
+            load_document(source, read_bytes(source, 10_000_000))
+        except LoadError as error:
+            reasons[source.rel] = str(error)
+    assert "binary" in reasons["blob.txt"]
+    assert "empty" in reasons["empty.md"]
+    assert "unsupported file type .png" in reasons["image.png"]
+
+
+def test_hidden_files_are_skipped_and_folders_walked_recursively(tmp_path: Path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.md").write_text("deep")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.txt").write_text("x")
+    (tmp_path / ".secret.txt").write_text("x")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    assert [source.rel for source in iter_files(tmp_path)] == ["a/b/deep.md"]
+
+
+def test_html_title_and_text(tmp_path: Path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><head><title>The Title</title><script>alert(1)</script></head>"
+                    "<body><p>Hello &amp; welcome</p></body></html>")
+    document = load(page, tmp_path)
+    assert document.title == "The Title"
+    assert "alert" not in document.clean.text
+    assert "Hello & welcome" in document.clean.text
+
+
+def test_pdf_text_is_extracted(tmp_path: Path):
+    pdf = tmp_path / "doc.pdf"
+    pdf.write_bytes(_minimal_pdf("Pyongyang hosted the course in March"))
+    document = load(pdf, tmp_path)
+    assert "Pyongyang hosted the course" in document.text
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 garbage")
+    with pytest.raises(LoadError, match="PDF"):
+        load(broken, tmp_path)
+
+
+def test_date_and_title_heuristics():
+    assert find_date(["Pyongyang, March 4, 2021 (KCNA)"]) == "2021-03-04"
+    assert find_date(["Published 2020-12-31", "Printed Jan. 5, 2021"]) == "2020-12-31"
+    assert find_date(["no date here"]) is None
+    assert find_title(["Nov. 27, 2024", "Masthead", "A Real Headline Of Four Words"]) == "A Real Headline Of Four Words"
+
+
+def _minimal_pdf(text: str) -> bytes:
+    """A one-page PDF with one line of text, with a correct cross-reference table."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
