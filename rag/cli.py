@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--source", action="append", help="only passages from this file (repeatable)")
     search.add_argument("--json", action="store_true", help="print JSON")
 
+    ask = add("ask", "Answer a question from the documents, with numbered sources.")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="how many passages to read (default 5)")
+    ask.add_argument("--mode", choices=MODES, default=None, help="retrieval mode (default hybrid)")
+    ask.add_argument("--json", action="store_true", help="print JSON")
+
+    chat = add("chat", "Start the chat in a browser.")
+    chat.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+
     add("info", "Describe the index: documents, chunks, model, size on disk.")
     return parser
 
@@ -110,6 +120,34 @@ def _search(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ask(args: argparse.Namespace) -> int:
+    from .index import load_index
+
+    answer = load_index(settings=_settings(args)).ask(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps(asdict(answer), indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+    print(answer.text)
+    if answer.notice:
+        print(f"note: {answer.notice}")
+    listed = answer.passages or answer.related
+    if listed:
+        print("\nSources:" if answer.passages else "\nPossibly related:")
+    for number, passage in enumerate(listed, 1):
+        print(f"[{number}] {passage.title} ({passage.source}, lines {passage.line_start}-{passage.line_end})")
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from .index import load_index
+
+    index = load_index(settings=_settings(args))
+    from ui.app import launch
+
+    launch(index, host=args.host, port=args.port)
+    return EXIT_OK
+
+
 def _info(args: argparse.Namespace) -> int:
     from .index import load_index
 
@@ -122,7 +160,7 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"ingest": _ingest, "search": _search, "info": _info}
+_COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info}
 
 
 if __name__ == "__main__":

@@ -9,20 +9,22 @@
 from __future__ import annotations
 
 import logging
+import re
+import shutil
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import MODES, Settings, load_settings
+from .config import MODES, SUPPORTED_SUFFIXES, Settings, load_settings
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import IndexMismatchError, InvalidQueryError
-from .ingest import IngestReport, ingest
+from .ingest import UPLOADS, IngestReport, ingest
 from .retriever import convex_fusion, top_k
 from .store import REBUILD_HINT, Store, read_manifest
-from .types import Passage
+from .types import Answer, Passage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -77,6 +79,26 @@ class Index:
             self.reload()
         return report
 
+    def add_files(self, files: Sequence[str | Path]) -> IngestReport:
+        """Copy uploaded files into ``<index>/uploads`` and index them beside the existing documents.
+
+        Only the base name of each file is kept, so a name like ``../../x.txt`` cannot write elsewhere.
+        """
+        uploads = self.path / UPLOADS
+        uploads.mkdir(parents=True, exist_ok=True)
+        targets = []
+        for file in files:
+            source = Path(file)
+            name = _safe_name(source.name)
+            if source.suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise InvalidQueryError(f"{name}: unsupported file type; upload {', '.join(SUPPORTED_SUFFIXES)} files.")
+            if source.stat().st_size > self.settings.max_file_bytes:
+                raise InvalidQueryError(f"{name} is over the {self.settings.max_file_bytes / 1e6:.0f} MB upload limit.")
+            target = uploads / name
+            shutil.copyfile(source, target)
+            targets.append(target)
+        return self.ingest(self.path, paths=targets)
+
     def search(self, question: str, k: int | None = None, mode: str | None = None,
                sources: Sequence[str] | None = None) -> list[Passage]:
         """The ``k`` best passages for ``question``, best first, ranks from 1.
@@ -97,6 +119,24 @@ class Index:
         ids, scores = self._rank(store, question, k, mode, allowed)
         rows = store.chunk_rows(ids)
         return [_passage(rows[int(chunk_id)], float(score), rank) for rank, (chunk_id, score) in enumerate(zip(ids, scores), 1)]
+
+    def ask(self, question: str, k: int = 5, mode: str | None = None, history: Sequence[str] = ()) -> Answer:
+        """A short answer citing the passages it comes from, or an abstention.
+
+        ``history`` holds the previous questions of a conversation, most recent last.
+        """
+        answer = None
+        for answer in self.ask_stream(question, k=k, mode=mode, history=history):
+            pass
+        assert answer is not None
+        return answer
+
+    def ask_stream(self, question: str, k: int = 5, mode: str | None = None,
+                   history: Sequence[str] = ()) -> Iterator[Answer]:
+        """Like ``ask``, yielding the answer as it grows (an LLM streams it); the last one is final."""
+        from .answer import answer_stream
+
+        return answer_stream(self, question, k=k, mode=mode, history=history)
 
     def check_question(self, question: str) -> str:
         """The question stripped, or an ``InvalidQueryError`` a person can act on."""
@@ -190,6 +230,12 @@ class Index:
             "bytes_on_disk": self.store.size_on_disk(),
             "updated": manifest.updated,
         }
+
+
+def _safe_name(name: str) -> str:
+    """A file name with no directory part and no characters that could mean one."""
+    cleaned = re.sub(r"[^\w.\- ]", "_", Path(name.replace("\\", "/")).name).strip(". ")
+    return cleaned or "upload.txt"
 
 
 def _passage(row: dict[str, Any], score: float, rank: int) -> Passage:

@@ -17,13 +17,14 @@ from .chunking import chunk_document, index_text
 from .config import Settings
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, RagError
-from .loaders import LoadError, iter_files, load_document, read_bytes
+from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
 from .store import REBUILD_HINT, Manifest, Writer, read_manifest, write_lock
 from .types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-PROGRESS_MIN_CHUNKS = 64  # below this an ingest takes about a second: no progress bar
+PROGRESS_MIN_CHUNKS = 64
+UPLOADS = "uploads/"  # documents added through the UI live in <index>/uploads; a folder ingest keeps them  # below this an ingest takes about a second: no progress bar
 
 
 @dataclass
@@ -64,7 +65,8 @@ def ingest(
     """Bring the index at ``settings.index_dir`` in line with ``folder``.
 
     With ``paths`` only those files (inside ``folder``) are added or updated and nothing is
-    removed: that is how an upload joins an index built from another folder.
+    removed: that is how an upload joins an index built from another folder. Documents under
+    ``uploads/`` are never removed by a folder ingest.
     """
     started = time.perf_counter()
     if not folder.is_dir():
@@ -93,8 +95,10 @@ def _scan(
 ) -> list[Document]:
     """Sort the folder's files into unchanged, new or changed (decoded), duplicates and skipped."""
     known = {doc_id: entry["hash"] for doc_id, entry in (previous.files if previous else {}).items()}
-    wanted = {path.resolve() for path in paths} if paths is not None else None
-    sources = [source for source in iter_files(folder) if wanted is None or source.path.resolve() in wanted]
+    if paths is None:
+        sources = list(iter_files(folder))
+    else:
+        sources = [SourceFile(path, path.resolve().relative_to(folder.resolve()).as_posix()) for path in paths]
     hashes: dict[str, str] = {}
     contents: dict[str, bytes] = {}  # kept only for files that will be decoded
     for source in sources:
@@ -129,7 +133,10 @@ def _scan(
     if paths is None:
         present = {source.rel for source in sources}
         kept = set(report.unchanged) | set(report.updated) | {rel for rel in report.skipped if rel in known}
-        report.removed = sorted(rel for rel in known if rel not in kept and (rel not in present or rel in report.duplicates))
+        report.removed = sorted(
+            rel for rel in known
+            if rel not in kept and (rel not in present or rel in report.duplicates) and not rel.startswith(UPLOADS)
+        )
     return documents
 
 
