@@ -121,12 +121,12 @@ class Store:
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
 
-    def vectors_of(self, chunk_ids: Sequence[int]) -> np.ndarray:
+    def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         import numpy as np
 
         return np.vstack([self.vectors.reconstruct(int(chunk_id)) for chunk_id in chunk_ids])
 
-    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    def chunk_rows(self, chunk_ids: Sequence[int] | np.ndarray) -> dict[int, dict[str, Any]]:
         """Chunk metadata with its document's title and date, keyed by chunk id."""
         rows: dict[int, dict[str, Any]] = {}
         ids = [int(chunk_id) for chunk_id in chunk_ids]
