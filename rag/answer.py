@@ -10,6 +10,7 @@ LLM writes the answer from the numbered passages and every marker is checked aft
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .lexical import tokenize
 from .markup import clean_markup
+from .questions import fits_kind, has_person, names, qualifiers, question_kind, search_query
 from .types import Answer, Citation, Passage
 
 if TYPE_CHECKING:
@@ -25,58 +27,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[*A-Z0-9])|\n\s*\n|\n(?=[A-Z#*\-])")
-_PRONOUN_START = re.compile(
-    r"^(and|but|also|what about|how about|then|so)\b|\b(it|its|they|them|their|there|he|she|his|her|that|this|these|those)\b",
-    re.IGNORECASE,
-)
-
-# What an answer of each kind must contain; a sentence without it cannot answer that kind of question.
-_MONTHS = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
-_EXPECTED = {
-    "when": re.compile(rf"\b{_MONTHS}\b|\b(1[89]|20)\d\d\b|\b\d{{4}}\.\d{{1,2}}\.\d{{1,2}}\b|\b(yesterday|today)\b"),
-    "where": re.compile(r"\b(at|in)\s+(the\s+)?[A-Z][a-z]+|\b(hall|building|city|county|province|school|university)\b"),
-    "how many": re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?)\b",
-                           re.IGNORECASE),
-    "who": re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,3}\b"),
-}
-_QUESTION_KINDS = [
-    ("how many", re.compile(r"\bhow (many|much)\b|\bwhat (number|percentage|amount)\b|\bnumber of\b", re.IGNORECASE)),
-    ("when", re.compile(r"\bwhen\b|\bwhat (date|day|year|month|time)\b|\bwhich (date|day|year|month)\b|\bon what date\b",
-                        re.IGNORECASE)),
-    ("where", re.compile(r"\bwhere\b|\b(what|which) (place|venue|city|location|building|hall)\b|\bin what (place|city)\b",
-                         re.IGNORECASE)),
-    ("who", re.compile(r"\bwho(m|se)?\b|\bwhich (person|people|official|officials|leader|secretary)\b|\bby whom\b",
-                       re.IGNORECASE)),
-]
 
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    """Thresholds chosen on the unanswerable questions of eval/seeds.jsonl (see README, Evaluation)."""
+    """Weights and the abstention threshold, chosen on eval/seeds.jsonl (README, Evaluation)."""
 
-    min_similarity: float = 0.35  # cosine of the best sentence to the question
-    min_coverage: float = 0.5  # share of the question's terms found in the passages
+    similarity_weight: float = 1.0  # cosine of the sentence to the question
+    overlap_weight: float = 1.0  # share of the question's rare terms (IDF-weighted) in the sentence
+    min_score: float = 0.45  # below this the best sentence does not answer: abstain
+    person_bonus: float = 0.1  # for who-questions, a sentence naming someone new
+    second_sentence: float = 0.9  # a second sentence is added when it scores this close to the best
     max_sentences: int = 2
-
-
-def question_kind(question: str) -> str:
-    """``who``, ``when``, ``where``, ``how many`` or ``what`` (anything else)."""
-    for kind, pattern in _QUESTION_KINDS:
-        if pattern.search(question):
-            return kind
-    return "what"
-
-
-def is_follow_up(question: str) -> bool:
-    """Short or pronoun-led questions lean on the previous turn."""
-    return len(tokenize(question)) <= 3 or bool(_PRONOUN_START.search(question))
-
-
-def search_query(question: str, history: Sequence[str]) -> str:
-    """The query used for retrieval: a follow-up borrows the key terms of the previous question."""
-    if not history or not is_follow_up(question):
-        return question
-    return f"{question} ({history[-1]})"
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -100,50 +62,60 @@ class _Candidate:
     end: int
     raw: str
     clean: str
-    score: float
-    similarity: float
+    score: float = 0.0
 
 
 def offline_answer(index: Index, question: str, passages: Sequence[Passage], query: str,
                    policy: AnswerPolicy = AnswerPolicy()) -> Answer:
     """Pick and cite the evidence sentence, or abstain."""
-    if not passages:
-        return _abstain(question, passages, query, "no passage matched")
     kind = question_kind(question)
-    candidates = _score_sentences(index, question, query, passages)
-    question_terms = set(tokenize(query))
-    passage_terms = set(tokenize(" ".join(p.title + " " + p.clean_text for p in passages)))
-    coverage = len(question_terms & passage_terms) / max(1, len(question_terms))
-    expected = _EXPECTED.get(kind)
-    fitting = [c for c in candidates if expected is None or expected.search(c.clean)]
-    best = fitting[0] if fitting else None
-    if best is None or best.similarity < policy.min_similarity or coverage < policy.min_coverage:
-        reason = f"kind={kind} coverage={coverage:.2f} similarity={best.similarity if best else 0:.2f}"
-        return _abstain(question, passages, query, reason)
-    chosen = [best] + [c for c in fitting[1 : policy.max_sentences] if c.score >= 0.9 * best.score and c.raw != best.raw]
-    return _cite(question, passages, chosen, query)
+    required = qualifiers(query) + [name.lower() for name in names(query)]
+    in_scope = [number for number, passage in enumerate(passages) if _mentions(passage, required)]
+    candidates = [c for c in _sentences(passages) if c.passage_index in in_scope and fits_kind(kind, c.clean)]
+    if not candidates:
+        return _abstain(question, passages, query, f"no {kind} sentence in passages mentioning {required}")
+    ranked = _score(index, question, query, candidates, [p.title for p in passages], policy)
+    best = ranked[0]
+    if best.score < policy.min_score:
+        return _abstain(question, passages, query, f"best sentence scores {best.score:.2f}", best.score)
+    chosen = [best] + [c for c in ranked[1 : policy.max_sentences] if c.score >= policy.second_sentence * best.score]
+    return replace(_cite(question, passages, chosen, query), meta={"kind": kind, "score": round(best.score, 3)})
 
 
-def _score_sentences(index: Index, question: str, query: str, passages: Sequence[Passage]) -> list[_Candidate]:
-    raw_sentences: list[tuple[int, int, int, str, str]] = []
+def _mentions(passage: Passage, required: Sequence[str]) -> bool:
+    context = f"{passage.title} {passage.date or ''} {passage.clean_text}".lower()
+    return all(re.search(rf"\b{re.escape(term)}\b", context) for term in required)
+
+
+def _sentences(passages: Sequence[Passage]) -> list[_Candidate]:
+    """Every body sentence of the passages; headlines and scraps of a few words are not answers."""
+    found = []
     for number, passage in enumerate(passages):
         for start, end in sentence_spans(passage.text):
             raw = passage.text[start:end]
             clean = " ".join(clean_markup(raw).text.split())
-            if len(tokenize(clean)) >= 2:
-                raw_sentences.append((number, passage.start + start, passage.start + end, raw, clean))
-    if not raw_sentences:
-        return []
-    vectors = index.embedder.embed([sentence[4] for sentence in raw_sentences])
-    similarity = vectors @ index.embed_query(question)
-    context = vectors @ index.embed_query(query) if query != question else similarity
-    terms = set(tokenize(question))
-    scored = []
-    for row, (number, start, end, raw, clean) in enumerate(raw_sentences):
-        overlap = len(terms & set(tokenize(clean))) / max(1, len(terms))
-        rank_prior = 0.05 * (1.0 - number / max(1, len(passages)))
-        score = 0.6 * float(similarity[row]) + 0.2 * float(context[row]) + 0.3 * overlap + rank_prior
-        scored.append(_Candidate(number, start, end, raw, clean, score, float(similarity[row])))
+            if len(clean.split()) >= 5 and clean not in passage.title:
+                found.append(_Candidate(number, passage.start + start, passage.start + end, raw, clean))
+    return found
+
+
+def _score(index: Index, question: str, query: str, candidates: Sequence[_Candidate], titles: Sequence[str],
+           policy: AnswerPolicy) -> list[_Candidate]:
+    """Meaning plus rare shared words: terms found in most candidate sentences count for little."""
+    vectors = index.embedder.embed([candidate.clean for candidate in candidates])
+    similarity = vectors @ index.embed_query(query)
+    terms = [set(tokenize(candidate.clean)) for candidate in candidates]
+    asked = set(tokenize(query))
+    weight = {term: math.log(1 + len(candidates) / (1 + sum(term in t for t in terms))) for term in asked}
+    total = sum(weight.values()) or 1.0
+    known = {word.lower() for word in re.findall(r"\w+", query + " " + " ".join(titles))}
+    person_bonus = policy.person_bonus if question_kind(question) == "who" else 0.0
+    scored = [
+        replace(candidate, score=policy.similarity_weight * float(similarity[row])
+                + policy.overlap_weight * sum(weight[term] for term in asked & terms[row]) / total
+                + person_bonus * has_person(candidate.clean, known))
+        for row, candidate in enumerate(candidates)
+    ]
     return sorted(scored, key=lambda candidate: -candidate.score)
 
 
@@ -161,12 +133,12 @@ def _cite(question: str, passages: Sequence[Passage], chosen: Sequence[_Candidat
                   citations=tuple(citations), search_query=query)
 
 
-def _abstain(question: str, passages: Sequence[Passage], query: str, reason: str) -> Answer:
+def _abstain(question: str, passages: Sequence[Passage], query: str, reason: str, score: float = 0.0) -> Answer:
     log.info("abstaining on %r: %s", question, reason)
     text = "The documents do not say. Nothing in them answers this question"
     text += "; the closest passages are listed as possibly related." if passages else "."
     return Answer(question=question, text=text, passages=(), abstained=True, related=tuple(passages[:3]),
-                  search_query=query, meta={"reason": reason})
+                  search_query=query, meta={"reason": reason, "score": round(score, 3)})
 
 
 def answer_stream(index: Index, question: str, k: int = 5, mode: str | None = None,

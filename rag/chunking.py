@@ -63,5 +63,8 @@ def _locate(text: str, pieces: list[str]) -> Iterator[tuple[int, int]]:
 
 
 def index_text(title: str, clean_text: str) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document's title gives it context."""
-    return f"{title}\n{clean_text}"
+    """What is embedded and BM25-indexed for a chunk: its document's title gives it context.
+
+    A chunk that already holds the title (the document's head) does not get it twice.
+    """
+    return clean_text if title in clean_text else f"{title}\n{clean_text}"

@@ -12,7 +12,6 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 
 from .config import MODES, load_settings
 from .errors import RagError

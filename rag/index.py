@@ -125,11 +125,8 @@ class Index:
 
         ``history`` holds the previous questions of a conversation, most recent last.
         """
-        answer = None
-        for answer in self.ask_stream(question, k=k, mode=mode, history=history):
-            pass
-        assert answer is not None
-        return answer
+        *_, final = self.ask_stream(question, k=k, mode=mode, history=history)
+        return final
 
     def ask_stream(self, question: str, k: int = 5, mode: str | None = None,
                    history: Sequence[str] = ()) -> Iterator[Answer]:

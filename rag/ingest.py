@@ -23,8 +23,8 @@ from .types import Chunk, Document
 
 log = logging.getLogger(__name__)
 
-PROGRESS_MIN_CHUNKS = 64
-UPLOADS = "uploads/"  # documents added through the UI live in <index>/uploads; a folder ingest keeps them  # below this an ingest takes about a second: no progress bar
+PROGRESS_MIN_CHUNKS = 64  # below this an ingest takes about a second: no progress bar
+UPLOADS = "uploads/"  # documents added through the UI live in <index>/uploads; a folder ingest keeps them
 
 
 @dataclass

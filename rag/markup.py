@@ -50,7 +50,8 @@ _COMMON_RULES: list[Rule] = [
     (r"(?:\\_){3,}", _drop),  # escaped horizontal rules: \_\_\_\_
     (r"\\(?P<escaped>[\\`*_{}\[\]()#+\-.!<>|~])", _keep("escaped")),
     (r"!?\[(?P<link>[^\]\n]{1,300})\]\([^)\s]{0,500}\)", _keep("link")),
-    (r"\*\*|__(?=\S)|(?<=\S)__|~~|`{1,3}", _drop),
+    (r"(?<![\w.])__(?P<bold>[^_\n]{1,300}?)__(?!\w)", _keep("bold")),  # only paired: window.__xss stays
+    (r"\*\*|~~|`{1,3}", _drop),
     (r"^#{1,6}[ \t]+", _drop),
 ]
 

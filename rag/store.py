@@ -23,7 +23,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,7 +146,9 @@ class Store:
         return [row["chunk_id"] for row in self._query(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
 
     def documents(self) -> list[dict[str, Any]]:
-        return self._query("SELECT doc_id, title, date, n_chunks, encoding, length(text) AS n_chars FROM documents ORDER BY doc_id")
+        return self._query(
+            "SELECT doc_id, title, date, n_chunks, encoding, length(text) AS n_chars FROM documents ORDER BY doc_id"
+        )
 
     def document_text(self, doc_id: str) -> str | None:
         rows = self._query("SELECT text FROM documents WHERE doc_id = ?", [doc_id])
@@ -225,7 +227,8 @@ class Writer:
         ids = np.arange(first, first + len(chunks), dtype=np.int64)
         self.db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [document.doc_id, document.title, document.date, document.content_hash, document.encoding, document.text, len(chunks)],
+            [document.doc_id, document.title, document.date, document.content_hash, document.encoding, document.text,
+             len(chunks)],
         )
         self.db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -260,7 +263,7 @@ class Writer:
             settings=self.settings,
             dimension=self.dimension,
             files=self.files,
-            updated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            updated=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         temporary = self.index_dir / f"{MANIFEST}.tmp-{os.getpid()}"
         with open(temporary, "w", encoding="utf-8") as handle:

@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
 
 from rag.loaders import LoadError, SourceFile, decode_text, find_date, find_title, iter_files, load_document, read_bytes
 from rag.markup import clean_markup
-
-from conftest import SEEDS
 
 
 def load(path: Path, root: Path):
@@ -31,6 +30,10 @@ def test_markup_is_cleaned_but_every_clean_character_maps_back_to_the_raw_text()
         assert source == char or source in ("\\_", "&amp;")
     start, end = clean.raw_span(clean.text.index("Kim"), clean.text.index("Un") + 2)
     assert raw[start:end] == "Kim Jong Un"
+
+
+def test_paired_underscores_are_bold_but_code_keeps_them():
+    assert clean_markup("a __bold__ b, window.__xss=1").text == "a bold b, window.__xss=1"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,237 @@
+"""The chat in headless Chromium against a real ``rag chat`` server over a fresh seeds index.
+
+One server and one browser serve the whole module; every test opens its own page (its own chat
+session), collects the page's JavaScript errors and leaves a screenshot in its tmp dir on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+import rag
+from rag.embedding import SentenceTransformerEmbedder
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 60_000  # CI runs on two cores; the first answer also warms the model up
+SEED_QUESTION = "Who gave the opening address at the second short course for chief secretaries?"
+UNANSWERABLE = "How many goals did the football team score in the final?"
+HOSTILE_DOCUMENT = """# Zanzibar Clove Harvest Report &lt;img src=x onerror=window.__xss=3&gt;
+
+The Zanzibar clove harvest festival was opened by the harvest inspector Amina Juma on 12 August 2023.
+
+Markup in the report: <script>window.__xss=1</script> and <img src=x onerror="window.__xss=1"> and a link
+[click](javascript:window.__xss=1).
+
+Escaped markup in the report: &lt;script&gt;window.__xss=2&lt;/script&gt; and
+&lt;img src=x onerror="window.__xss=2"&gt;.
+"""
+FAILED = pytest.StashKey[bool]()
+
+
+class _RecordOutcome:
+    """Remembers whether a test's call phase failed, so its page fixture can take a screenshot."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if report.when == "call":
+            item.stash[FAILED] = report.failed
+        return report
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_served(url: str, server: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the chat server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the chat server did not answer at {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[str]:
+    """``rag chat`` in a subprocess over its own seeds index (the upload test writes to it)."""
+    folder = tmp_path_factory.mktemp("ui-server")
+    rag.build_index(ROOT / "seeds", folder / "index", embedder=embedder)
+    port = _free_port()
+    log = folder / "server.log"
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    with log.open("wb") as output:
+        server = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--index", str(folder / "index"),
+                                   "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_served(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (or `make setup` as root)")
+    recorder = _RecordOutcome()
+    request.config.pluginmanager.register(recorder)
+    expect.set_options(timeout=15_000)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    request.config.pluginmanager.unregister(recorder)
+
+
+@dataclass
+class Chat:
+    """A page on the app with the JavaScript errors it raised."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    def ask(self, question: str) -> Locator:
+        """Type a question, press Enter, and return the bot's reply once it is rendered."""
+        replies = self.page.locator("#chat .bot.message")
+        before = replies.count()
+        self.page.locator("#question textarea").fill(question)
+        self.page.locator("#question textarea").press("Enter")
+        expect(replies).to_have_count(before + 1, timeout=TIMEOUT_MS)
+        reply = replies.last
+        expect(reply.locator(".rag-text, .rag-abstain, .rag-error").first).to_be_visible(timeout=TIMEOUT_MS)
+        return reply
+
+    def open_context(self, number: int = 0) -> Locator:
+        """Open "Show in document" on a source card and return the document window it shows."""
+        card = self.page.locator("#sources .rag-source").nth(number)
+        card.locator("summary", has_text="Show in document").click()
+        context = card.locator(".rag-context-text")
+        expect(context).to_be_visible()
+        return context
+
+
+@pytest.fixture
+def chat(browser: Browser, server_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chat]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    session = Chat(page)
+    page.on("pageerror", lambda error: session.errors.append(str(error)))
+    page.goto(server_url)
+    expect(page.locator("#question textarea")).to_be_visible()
+    yield session
+    if request.node.stash.get(FAILED, False):
+        shot = tmp_path / "failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failing page: {shot}")
+    context.close()
+
+
+def test_seed_question_is_answered_with_a_citation_and_its_source(chat: Chat):
+    reply = chat.ask(SEED_QUESTION)
+    expect(reply).to_contain_text("Jo Yong Won")
+    expect(reply.locator("sup.rag-cite").first).to_have_text("[1]")
+    card = chat.page.locator("#sources .rag-source").first
+    expect(card.locator(".rag-num")).to_have_text("[1]")
+    expect(card.locator(".rag-meta")).to_contain_text("000_0220f7c6bd20be88.txt, line")
+    expect(card.locator(".rag-meta")).to_contain_text("2024-01-30")
+    assert chat.errors == []
+
+
+def test_a_source_opens_in_its_document_with_the_evidence_highlighted(chat: Chat):
+    reply = chat.ask("When was the first short course held?")
+    expect(reply.locator("sup.rag-cite").first).to_be_visible()
+    context = chat.open_context(0)
+    evidence = context.locator("mark.rag-evidence").first
+    expect(evidence).to_be_visible()
+    expect(context.locator(".rag-in-passage")).to_contain_text(evidence.inner_text())
+    # The highlighted sentence is the one the answer states.
+    assert " ".join(evidence.inner_text().split()) in " ".join(reply.inner_text().split())
+    assert chat.errors == []
+
+
+def test_unanswerable_question_shows_an_abstention_not_citations(chat: Chat):
+    reply = chat.ask(UNANSWERABLE)
+    expect(reply.locator(".rag-abstain")).to_contain_text("Not in the documents")
+    expect(reply.locator("sup.rag-cite")).to_have_count(0)
+    expect(chat.page.locator("#sources h3")).to_have_text("Possibly related (not cited)")
+    expect(chat.page.locator("#sources mark.rag-evidence")).to_have_count(0)
+    assert chat.errors == []
+
+
+def test_library_errors_become_a_sentence_in_the_chat(chat: Chat):
+    reply = chat.ask("   ")
+    expect(reply.locator(".rag-error")).to_have_text("Please type a question: this one is empty.")
+    expect(chat.page.locator("body")).not_to_contain_text("Traceback")
+    assert chat.errors == []
+
+
+def test_uploaded_markup_is_shown_as_text_and_never_runs(chat: Chat, tmp_path: Path):
+    upload = tmp_path / "zanzibar_report.md"
+    upload.write_text(HOSTILE_DOCUMENT)
+    page = chat.page
+    page.get_by_role("tab", name="Documents").click()
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    expect(page.locator("#upload-status")).to_contain_text("1 added", timeout=TIMEOUT_MS)
+    expect(page.locator("#documents")).to_contain_text("uploads/zanzibar_report.md")
+    expect(page.locator("#documents")).to_contain_text("Zanzibar Clove Harvest Report <img src=x onerror=window.")
+    page.get_by_role("tab", name="Chat").click()
+
+    reply = chat.ask("Who opened the Zanzibar clove harvest festival?")
+    expect(reply).to_contain_text("Amina Juma")
+    expect(reply).to_contain_text("Zanzibar Clove Harvest Report <img src=x onerror=window.")  # the cited title
+    context = chat.open_context(0)
+    expect(context).to_contain_text("<script>window.")  # the escaped payload, visible as text
+    expect(context).to_contain_text('<img src=x onerror="window.')
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("[...document.querySelectorAll('[href]')].filter("
+                         "e => e.getAttribute('href').trim().toLowerCase().startsWith('javascript:')).length") == 0
+    assert page.locator("#sources script, #sources img, #sources a, #chat img, #documents img").count() == 0
+    assert chat.errors == []
+
+
+def test_gradio_client_reaches_the_named_endpoints(server_url: str):
+    client_module = pytest.importorskip("gradio_client")
+    client = client_module.Client(server_url, verbose=False)
+    answer = client.predict("When was the first short course held?", 3, "hybrid", api_name="/ask")
+    assert not answer["abstained"] and "[1]" in answer["text"]
+    source = answer["sources"][0]
+    assert source["evidence"] and source["evidence"][0] in source["text"]
+    assert {"title", "source", "date", "line_start", "line_end", "score"} <= set(source)
+    passages = client.predict("Ri Il Hwan", 2, "bm25", api_name="/search")
+    assert [passage["rank"] for passage in passages] == [1, 2] and "Ri Il Hwan" in passages[0]["text"]
+    documents = client.predict(api_name="/documents")
+    assert {"000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"} <= {d["doc_id"] for d in documents}
+    with pytest.raises(Exception, match="Please type a question"):
+        client.predict("", 3, "hybrid", api_name="/ask")
