@@ -23,7 +23,7 @@ from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import IndexMismatchError, InvalidQueryError
 from .ingest import UPLOADS, IngestReport, ingest
 from .retriever import convex_fusion, top_k
-from .store import REBUILD_HINT, Store, read_manifest
+from .store import MANIFEST, REBUILD_HINT, Store, read_manifest
 from .types import Answer, Passage
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ class Index:
                 f"{REBUILD_HINT}, or unset RAG_MODEL."
             )
         store = Store(self.path, manifest)
+        self._manifest_stamp = _stamp(self.path)
         with self._lock:
             old, self.store = getattr(self, "store", None), store
             self.settings = replace(self.settings, chunk_size=stored["chunk_size"], chunk_overlap=stored["chunk_overlap"])
@@ -113,6 +114,8 @@ class Index:
             raise InvalidQueryError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
         if k < 1:
             raise InvalidQueryError(f"k must be at least 1, not {k}.")
+        if _stamp(self.path) != self._manifest_stamp:  # another process ingested: serve the new generation
+            self.reload()
         with self._lock:
             store = self.store
         allowed = self._allowed(store, sources)
@@ -227,6 +230,15 @@ class Index:
             "bytes_on_disk": self.store.size_on_disk(),
             "updated": manifest.updated,
         }
+
+
+def _stamp(index_dir: Path) -> tuple[int, int]:
+    """Identifies the manifest file: a swap by any writer changes its inode."""
+    try:
+        status = (index_dir / MANIFEST).stat()
+    except OSError:
+        return (0, 0)
+    return (status.st_ino, status.st_mtime_ns)
 
 
 def _safe_name(name: str) -> str:

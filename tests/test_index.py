@@ -153,3 +153,13 @@ def test_bad_questions_and_missing_indexes_are_clear_errors(seed_index: rag.Inde
     (tmp_path / "empty").mkdir()
     with pytest.raises(rag.EmptyCorpusError):
         rag.build_index(tmp_path / "empty", tmp_path / "index", embedder=FakeEmbedder())
+
+
+def test_an_open_index_sees_an_ingest_made_by_another_writer(seeds_copy: Path, fake_settings: rag.Settings):
+    embedder = FakeEmbedder()
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    serving = rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=embedder)
+    assert serving.search("tractor harvest Kangso", mode="bm25") == []
+    (seeds_copy / "farm.md").write_text("The tractor harvest in Kangso county rose.")
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    assert serving.search("tractor harvest Kangso", mode="bm25")[0].source == "farm.md"
