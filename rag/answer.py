@@ -89,12 +89,14 @@ def _mentions(passage: Passage, required: Sequence[str]) -> bool:
 
 def _sentences(passages: Sequence[Passage]) -> list[_Candidate]:
     """Every body sentence of the passages; headlines and scraps of a few words are not answers."""
-    found = []
+    found, seen = [], set()
     for number, passage in enumerate(passages):
         for start, end in sentence_spans(passage.text):
             raw = passage.text[start:end]
             clean = " ".join(clean_markup(raw).text.split())
-            if len(clean.split()) >= 5 and clean not in passage.title:
+            where = (passage.source, passage.start + start)  # overlapping chunks share sentences
+            if len(clean.split()) >= 5 and clean not in passage.title and where not in seen:
+                seen.add(where)
                 found.append(_Candidate(number, passage.start + start, passage.start + end, raw, clean))
     return found
 

@@ -82,6 +82,7 @@ class SentenceTransformerEmbedder:
 def _load_model(name_or_path: str):  # type: ignore[no-untyped-def]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # the weights bar is noise on every start
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:

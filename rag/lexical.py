@@ -6,6 +6,7 @@ that reproduces the published BM25 figures on BEIR.
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,13 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+def _bm25s():  # type: ignore[no-untyped-def]
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG, which reaches our handlers
+    return bm25s
+
+
 def tokenize(text: str) -> list[str]:
     """Words to BM25 terms: ``"The Courses opened"`` -> ``["cours", "open"]``."""
     stop = _stopwords()
@@ -48,9 +56,7 @@ class Lexical:
 
     @classmethod
     def build(cls, texts: list[str], chunk_ids: np.ndarray) -> Lexical:
-        import bm25s
-
-        bm25 = bm25s.BM25()
+        bm25 = _bm25s().BM25()
         # an empty document must still count as a row, so that rows line up with chunk ids
         bm25.index([tokenize(text) or [""] for text in texts], show_progress=False)
         return cls(bm25, chunk_ids)
@@ -63,10 +69,9 @@ class Lexical:
 
     @classmethod
     def load(cls, folder: Path) -> Lexical:
-        import bm25s
         import numpy as np
 
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False, mmap=False)
+        bm25 = _bm25s().BM25.load(str(folder), show_progress=False, mmap=False)
         return cls(bm25, np.load(folder / "chunk_ids.npy"))
 
     def scores(self, query: str) -> np.ndarray:
