@@ -104,7 +104,7 @@ def _sentences(passages: Sequence[Passage]) -> list[_Candidate]:
 def _score(index: Index, question: str, query: str, candidates: Sequence[_Candidate], titles: Sequence[str],
            policy: AnswerPolicy) -> list[_Candidate]:
     """Meaning plus rare shared words: terms found in most candidate sentences count for little."""
-    vectors = index.embedder.embed([candidate.clean for candidate in candidates])
+    vectors = index.embed_cached([candidate.clean for candidate in candidates])
     similarity = vectors @ index.embed_query(query)
     terms = [set(tokenize(candidate.clean)) for candidate in candidates]
     asked = set(tokenize(query))

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from . import eval_cli
 from .config import MODES, load_settings
 from .errors import RagError
 
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
 
     add("info", "Describe the index: documents, chunks, model, size on disk.")
+    eval_cli.register(commands)
     return parser
 
 
@@ -159,7 +161,7 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info}
+_COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info, "eval": eval_cli.run}
 
 
 if __name__ == "__main__":

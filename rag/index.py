@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+VECTOR_CACHE_SIZE = 8192  # about 12 MB of 384-d vectors
+
 
 class Index:
     """A persisted index opened for search; thread-safe, reloadable after an ingest."""
@@ -39,7 +41,7 @@ class Index:
         self.settings = settings
         self._embedder = embedder
         self._lock = threading.RLock()
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vector_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.last_ingest: IngestReport | None = None
         self.reload()
 
@@ -199,16 +201,26 @@ class Index:
         return candidates[order], fused[order]
 
     def embed_query(self, question: str) -> np.ndarray:
-        """The question's vector; recent questions are cached (the eval asks each in every mode)."""
+        """The question's vector (cached: the eval asks each question in every mode)."""
+        return self.embed_cached([question])[0]
+
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts``; recent texts (questions, evidence sentences) are not embedded twice."""
+        import numpy as np
+
         with self._lock:
-            cached = self._query_cache.get(question)
-        if cached is None:
-            cached = self.embedder.embed([question])[0]
+            missing = list(dict.fromkeys(text for text in texts if text not in self._vector_cache))
+        if missing:
+            vectors = self.embedder.embed(missing)
             with self._lock:
-                self._query_cache[question] = cached
-                while len(self._query_cache) > 256:
-                    self._query_cache.popitem(last=False)
-        return cached
+                self._vector_cache.update(zip(missing, vectors))
+                while len(self._vector_cache) > VECTOR_CACHE_SIZE:
+                    self._vector_cache.popitem(last=False)
+        with self._lock:
+            found = [vector for text in texts if (vector := self._vector_cache.get(text)) is not None]
+        if len(found) < len(texts):  # evicted meanwhile by other threads: embed directly
+            return self.embedder.embed(list(texts))
+        return np.vstack(found) if found else np.zeros((0, 1), dtype=np.float32)
 
     def documents(self) -> list[dict[str, Any]]:
         """Title, date, chunk count, encoding and size of every indexed document."""

@@ -18,7 +18,7 @@ from .config import Settings
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, RagError
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
-from .store import REBUILD_HINT, Manifest, Writer, read_manifest, write_lock
+from .store import REBUILD_HINT, Manifest, Store, Writer, read_manifest, write_lock
 from .types import Chunk, Document
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ def ingest(
                 f"The index at {index_dir} was built with {previous.settings}, not {settings.index_settings()}; "
                 f"{REBUILD_HINT}, or use the settings it was built with."
             )
+        if previous is not None:  # a damaged index is reported with its fix, not extended or left as it is
+            Store(index_dir, previous).close()
         report = IngestReport()
         documents = _scan(folder, previous, report, paths, settings.max_file_bytes)
         if previous is None and not documents:

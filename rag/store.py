@@ -17,6 +17,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .chunking import index_text
+from .config import INDEX_FIELDS
 from .errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from .lexical import Lexical
 
@@ -77,13 +79,34 @@ def read_manifest(index_dir: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         manifest = Manifest(**data)
-    except (ValueError, TypeError) as error:
-        raise IndexCorruptError(f"The index manifest {path} is damaged ({error}); {REBUILD_HINT}.") from None
+    except (ValueError, TypeError, OSError) as error:
+        raise IndexCorruptError(f"The index manifest {path} is damaged ({_short(error)}); {REBUILD_HINT}.") from None
     if manifest.format != FORMAT_VERSION:
         raise IndexMismatchError(
             f"The index at {index_dir} has format {manifest.format}, this version reads {FORMAT_VERSION}; {REBUILD_HINT}."
         )
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexCorruptError(f"The index manifest {path} is damaged ({problem}); {REBUILD_HINT}.")
     return manifest
+
+
+_GENERATION = re.compile(r"gen-\d{6}")
+
+
+def _manifest_problem(manifest: Manifest) -> str | None:
+    """What makes a parsed manifest unusable, or None: later code indexes into it without checks."""
+    if not isinstance(manifest.generation, str) or not _GENERATION.fullmatch(manifest.generation):
+        return f"generation {manifest.generation!r} is not a gen-NNNNNN folder"
+    if not isinstance(manifest.settings, dict) or not all(name in manifest.settings for name in INDEX_FIELDS):
+        return f"settings lack one of {', '.join(INDEX_FIELDS)}"
+    if not isinstance(manifest.dimension, int) or manifest.dimension < 1:
+        return f"dimension {manifest.dimension!r} is not a positive integer"
+    entries = manifest.files.values() if isinstance(manifest.files, dict) else None
+    if entries is None or not all(isinstance(entry, dict) and isinstance(entry.get("chunks"), int)
+                                  and isinstance(entry.get("hash"), str) for entry in entries):
+        return "the file list is not a mapping of files to their hash and chunk count"
+    return None
 
 
 def _faiss():  # type: ignore[no-untyped-def]
@@ -110,8 +133,8 @@ class Store:
             raise IndexCorruptError(f"The index at {index_dir} is damaged ({_short(error)}); {REBUILD_HINT}.") from None
         if self.vectors.ntotal != manifest.chunk_count or self.vectors.d != manifest.dimension:
             raise IndexCorruptError(
-                f"The index at {index_dir} is inconsistent ({self.vectors.ntotal} vectors for "
-                f"{manifest.chunk_count} chunks); {REBUILD_HINT}."
+                f"The index at {index_dir} is inconsistent ({self.vectors.ntotal} vectors of {self.vectors.d} dimensions "
+                f"for {manifest.chunk_count} chunks of {manifest.dimension}); {REBUILD_HINT}."
             )
         self._lock = threading.Lock()
 
