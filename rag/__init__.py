@@ -17,6 +17,7 @@ from .errors import (
     LLMError,
     RagError,
 )
+from .evaluation import EvalReport, evaluate
 from .index import Index, build_index, load_index
 from .ingest import IngestReport
 from .types import Answer, Chunk, Citation, Document, Passage
@@ -27,6 +28,7 @@ __all__ = [
     "Citation",
     "Document",
     "EmptyCorpusError",
+    "EvalReport",
     "Index",
     "IndexCorruptError",
     "IndexMismatchError",
@@ -38,6 +40,7 @@ __all__ = [
     "RagError",
     "Settings",
     "build_index",
+    "evaluate",
     "load_index",
     "load_settings",
 ]

@@ -66,6 +66,13 @@ def _open_text(folder: Path, *names: str) -> io.TextIOBase:
 def read_beir(folder: str | Path, split: str = "test") -> Benchmark:
     """Read ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv`` (or ``qrels-<split>.tsv``)."""
     folder = Path(folder)
+    try:
+        return _read_beir(folder, split)
+    except (ValueError, KeyError, TypeError) as error:
+        raise BenchmarkError(f"{folder} is not a readable BEIR dataset ({type(error).__name__}: {error}).") from None
+
+
+def _read_beir(folder: Path, split: str) -> Benchmark:
     qrels: dict[str, dict[str, int]] = {}
     with _open_text(folder, f"qrels/{split}.tsv", f"qrels-{split}.tsv") as handle:
         rows = csv.reader(handle, delimiter="\t")  # the csv module takes CRLF line ends in its stride
@@ -132,7 +139,8 @@ def write_corpus(benchmark: Benchmark, folder: Path) -> dict[str, str]:
     for doc_id, (title, text) in benchmark.corpus.items():
         name = file_name(doc_id)
         names[name] = doc_id
-        content = f"<h1>{html.escape(title.strip(), quote=False)}</h1>\n\n{html.escape(text, quote=False)}\n"
+        heading = f"<h1>{html.escape(title.strip(), quote=False)}</h1>\n\n" if title.strip() else ""
+        content = f"{heading}{html.escape(text, quote=False)}\n"
         path = folder / name
         if not path.exists() or path.read_text(encoding="utf-8") != content:
             path.write_text(content, encoding="utf-8")

@@ -4,10 +4,12 @@ Relevance is judged by span, never by chunk id: a passage is relevant when its `
 overlaps an evidence quote located in the same file's text, so the same eval set scores any
 chunking. Unanswerable questions are left out of retrieval metrics and scored on abstention.
 
-    report = rag.evaluate(index, "eval/seeds.jsonl")
+    from rag.evaluation import evaluate
+    report = evaluate(rag.load_index(".rag/index"), "eval/seeds.jsonl")
     print(report.table())
-    #            dense     bm25   hybrid
-    # hit@1      0.716    0.776    0.806   ...
+    #              dense     bm25   hybrid
+    # hit@1        0.403    0.746    0.746
+    # nDCG@10      0.640    0.846    0.851   ...
 """
 
 from __future__ import annotations

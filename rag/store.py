@@ -21,6 +21,7 @@ import re
 import shutil
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -126,6 +127,7 @@ class Store:
         folder = index_dir / manifest.generation
         try:
             self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            weakref.finalize(self, self._db.close)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
             self.vectors = _faiss().read_index(str(folder / "vectors.faiss"))
             self.lexical = Lexical.load(folder / "bm25")
@@ -188,7 +190,9 @@ class Store:
         return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
     def close(self) -> None:
-        self._db.close()
+        """Done with this generation. Searches in other threads may still hold the store (an ingest has
+        just swapped in the next one), so the database closes when the last holder drops it, not now:
+        the finalizer set up in ``__init__`` does it."""
 
 
 def _short(error: BaseException) -> str:

@@ -133,6 +133,7 @@ def test_follow_ups_without_ask_carry_the_previous_question(seeds_copy: Path, fa
     assert not hasattr(wrapped, "embed_query") or "embed_query" not in vars(wrapped)  # the shadow is gone
 
 
+@pytest.mark.slow
 def test_evaluate_on_the_seeds_with_the_real_model(seed_index: rag.Index, tmp_path: Path) -> None:
     report = evaluate(seed_index, EVAL_SET)
     assert list(report.modes) == ["dense", "bm25", "hybrid"]
@@ -210,6 +211,9 @@ def test_read_beir_keeps_judged_queries_and_strips_crlf(tmp_path: Path, layout: 
     assert benchmark.corpus["d1"][0] == "Zebras" and len(benchmark.corpus) == 3
     with pytest.raises(beir.BenchmarkError):
         beir.read_beir(tmp_path)
+    (tmp_path / "tiny" / "queries.jsonl").write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(beir.BenchmarkError, match="not a readable BEIR dataset"):
+        beir.read_beir(tmp_path / "tiny")
 
 
 def test_document_ranking_scores_a_document_by_its_best_chunk() -> None:
@@ -274,8 +278,9 @@ def test_read_squad_makes_each_paragraph_a_document(tmp_path: Path) -> None:
         beir.read_squad(tmp_path / "missing.json")
 
 
-def test_eval_command_runs_a_beir_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder,
+def test_eval_command_runs_a_beir_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The real model (the CLI's default) on three documents: cheap, and the path a user takes."""
     folder = _write_beir(tmp_path / "tiny")
     monkeypatch.chdir(tmp_path)
     parser = argparse.ArgumentParser()
