@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -63,3 +64,13 @@ def seeds_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def fake_settings(tmp_path: Path) -> rag.Settings:
     return rag.Settings(index_dir=str(tmp_path / "index"), model="fake")
+
+
+def stop_process(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Stop a server the tests started: politely, then for sure."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

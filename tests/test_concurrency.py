@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
+from conftest import SEEDS, stop_process
 from gradio_client import Client
 
 import rag
@@ -77,12 +77,7 @@ def chat_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterat
     try:
         yield url, folder, index_dir
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def test_eight_clients_chat_while_another_process_adds_documents(

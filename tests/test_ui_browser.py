@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import stop_process
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 import rag
@@ -92,18 +93,13 @@ def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTrans
         _wait_until_served(url, server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 @pytest.fixture(scope="module")
 def browser(request: pytest.FixtureRequest) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (or `make setup` as root)")
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (or `make setup` as root)")
     recorder = _RecordOutcome()
     request.config.pluginmanager.register(recorder)
     expect.set_options(timeout=15_000)
