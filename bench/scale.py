@@ -120,8 +120,8 @@ def bm25_at(texts: Sequence[str], questions: Sequence[str], size: int = 100_000,
     """This project's BM25 (tokenize + bm25s) over ``size`` chunk texts repeated from the corpus."""
     import numpy as np
 
-    from rag.lexical import Lexical
-    from rag.retriever import top_k
+    from rag.fusion import top_k
+    from rag.store.lexical import Lexical
 
     repeated = [texts[row % len(texts)] for row in range(size)]
     log.info("scale %d: BM25 build over repeated chunk texts", size)

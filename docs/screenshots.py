@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
 import rag  # noqa: E402
-from ui.app import EXAMPLES, launch  # noqa: E402
+from app.ui.app import EXAMPLES, launch  # noqa: E402
 
 DOCS = ROOT / "docs"
 CHROMIUM = "/usr/bin/chromium"

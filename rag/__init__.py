@@ -17,20 +17,22 @@ from .errors import (
     LLMError,
     RagError,
 )
-from .evaluation import EvalReport, evaluate
+from .eval import EvalReport, evaluate
 from .index import Index, build_index, load_index
 from .ingest import IngestReport
-from .types import Answer, Chunk, Citation, Document, Passage
+from .types import Answer, Chunk, Citation, Document, DocumentInfo, IndexInfo, Passage
 
 __all__ = [
     "Answer",
     "Chunk",
     "Citation",
     "Document",
+    "DocumentInfo",
     "EmptyCorpusError",
     "EvalReport",
     "Index",
     "IndexCorruptError",
+    "IndexInfo",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IngestReport",

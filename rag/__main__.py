@@ -1,7 +1,9 @@
-"""``python -m rag`` is the ``rag`` command."""
+"""``python -m rag`` is the ``rag`` command, which belongs to the application layer (``app.cli``).
 
+It is looked up by name when this program starts, so no module of the library depends on the app.
+"""
+
+import importlib
 import sys
 
-from .cli import main
-
-sys.exit(main())
+sys.exit(importlib.import_module("app.cli").main())

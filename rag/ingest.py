@@ -18,13 +18,14 @@ from .config import Settings
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, RagError
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
-from .store import REBUILD_HINT, Manifest, Store, Writer, read_manifest, write_lock
+from .store import MANIFEST, REBUILD_HINT, Lexical, Manifest, Store, Writer, read_manifest, write_lock
+from .store.manifest import remove_stale
 from .types import Chunk, Document
+from .uploads import UPLOADS
 
 log = logging.getLogger(__name__)
 
 PROGRESS_MIN_CHUNKS = 64  # below this an ingest takes about a second: no progress bar
-UPLOADS = "uploads/"  # documents added through the UI live in <index>/uploads; a folder ingest keeps them
 
 
 @dataclass
@@ -73,7 +74,7 @@ def ingest(
         raise RagError(f"The folder {folder} does not exist or is not a folder.")
     index_dir = settings.index_path
     with write_lock(index_dir):
-        previous = None if rebuild or not (index_dir / "manifest.json").exists() else read_manifest(index_dir)
+        previous = None if rebuild or not (index_dir / MANIFEST).exists() else read_manifest(index_dir)
         if previous and previous.settings != settings.index_settings():
             raise IndexMismatchError(
                 f"The index at {index_dir} was built with {previous.settings}, not {settings.index_settings()}; "
@@ -87,6 +88,8 @@ def ingest(
             raise EmptyCorpusError(f"No readable documents in {folder} (supported: .txt, .md, .html, .pdf).")
         if report.changed or previous is None:
             _write(index_dir, previous, settings, embedder, documents, report, progress)
+        else:  # a writer killed between its manifest swap and its clean-up left the old generation behind
+            remove_stale(index_dir, keep=previous.generation)
     report.seconds = time.perf_counter() - started
     log.info("ingest %s: %s", folder, report.summary())
     return report
@@ -163,9 +166,11 @@ def _write(
             writer.remove(doc_id)
         offset = 0
         for document, chunks in chunked:
-            writer.add(document, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
-        writer.commit()
+            end = offset + len(chunks)
+            writer.add(document, chunks, texts[offset:end], vectors[offset:end])
+            offset = end
+        chunk_ids, indexed = writer.indexed_texts()  # BM25 covers every chunk of the new generation
+        writer.commit(Lexical.build(indexed, chunk_ids))
     except BaseException:
         writer.abort()
         raise

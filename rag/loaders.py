@@ -13,10 +13,10 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from .config import SUPPORTED_SUFFIXES
+from .dates import dates_in, has_date
 from .markup import clean_markup
 from .types import Document
 
@@ -142,39 +142,9 @@ def _header_lines(clean_text: str, count: int = 8) -> list[str]:
     return [line for line in lines if line][:count]
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-         ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-         ("nov", "november"), ("dec", "december")],
-        start=1,
-    )
-    for name in names
-}
-_MONTH = (
-    r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-)
-_DATE_PATTERNS = [
-    re.compile(r"\b(?P<year>(?:19|20)\d\d)[.\-/](?P<month>\d{1,2})[.\-/](?P<day>\d{1,2})\b"),
-    re.compile(rf"\b{_MONTH}\s*(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s*(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE),
-    re.compile(rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s*{_MONTH}\b[^\n]{{0,30}}?\b(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE),
-]
-
-
 def find_date(header: list[str]) -> str | None:
     """The earliest date in the header lines, as ISO: a publication date precedes print or crawl dates."""
-    found: list[date] = []
-    for line in header:
-        for pattern in _DATE_PATTERNS:
-            for match in pattern.finditer(line):
-                month = match.group("month")
-                month_number = int(month) if month.isdigit() else _MONTHS[month.lower().rstrip(".")[:3]]
-                try:
-                    found.append(date(int(match.group("year")), month_number, int(match.group("day"))))
-                except ValueError:
-                    continue
+    found = [day for line in header for day in dates_in(line)]
     return min(found).isoformat() if found else None
 
 
@@ -182,7 +152,7 @@ def find_title(header: list[str]) -> str | None:
     """The first header line that reads like a headline: several words, no date, not a body sentence."""
     for line in header:
         words = line.split()
-        if len(words) < 4 or len(line) > 300 or any(p.search(line) for p in _DATE_PATTERNS):
+        if len(words) < 4 or len(line) > 300 or has_date(line):
             continue
         if line.endswith(".") and len(line) > 120:
             continue  # a body sentence, not a headline

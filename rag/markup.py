@@ -11,7 +11,8 @@ import html
 import re
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from .types import CleanText
 
 # A segment of clean text: (text, raw offset, contiguous). Contiguous text maps char by char
 # from the raw offset on; a non-contiguous one (a decoded entity) maps every char to the whole match.
@@ -62,19 +63,6 @@ def _compile(rules: list[Rule]) -> tuple[re.Pattern[str], list[Callable[[re.Matc
 
 
 _PATTERN, _HANDLERS = _compile(_COMMON_RULES)
-
-
-@dataclass(frozen=True)
-class CleanText:
-    """Clean text plus, for every clean character i, the raw span ``[starts[i], ends[i])``."""
-
-    text: str
-    starts: array  # type: ignore[type-arg]
-    ends: array  # type: ignore[type-arg]
-
-    def raw_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
-        """Map a clean span to the raw span that covers it."""
-        return self.starts[clean_start], self.ends[clean_end - 1]
 
 
 def clean_markup(raw: str) -> CleanText:

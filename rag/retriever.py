@@ -1,51 +1,109 @@
-"""How dense and keyword scores become one ranking: pure functions over candidate scores.
+"""Passages for a question from one opened store: dense, keyword (BM25) or hybrid ranking.
 
-Hybrid search scores every candidate (the union of both retrievers' top lists) with both
-retrievers, scales each score list to [0, 1] by its max over the candidates, and mixes them with a
-weight. On the seeds, SciFact and SQuAD this beat reciprocal rank fusion, which throws the
-score gaps away (README, Evaluation).
+    Retriever(store, embedder, settings).search("Who opened the first course?", k=3)
+    # [Passage(text="The respected Comrade **Kim Jong Un** made an opening address.", score=0.91, rank=1, ...), ...]
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from .config import MODES, Settings
+from .embedding import Embedder
+from .errors import InvalidQueryError
+from .fusion import convex_fusion, top_k
+from .store import Store
+from .types import Passage
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` highest scores, best first (ties keep position order)."""
-    import numpy as np
-
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
-def min_max(scores: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1]; a constant list becomes all zeros, so it cannot sway the mix."""
-    import numpy as np
-
-    low, high = float(scores.min(initial=0.0)), float(scores.max(initial=0.0))
-    if high - low <= 1e-12:
-        return np.zeros_like(scores, dtype=np.float32)
-    return ((scores - low) / (high - low)).astype(np.float32)
+def check_question(question: str, max_chars: int) -> str:
+    """The question stripped, or an ``InvalidQueryError`` a person can act on."""
+    text = (question or "").strip()
+    if not text:
+        raise InvalidQueryError("Please type a question: this one is empty.")
+    if len(text) > max_chars:
+        raise InvalidQueryError(f"The question is {len(text):,} characters long; keep it under {max_chars:,}.")
+    return text
 
 
-def convex_fusion(dense: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
-    """``weight * dense' + (1 - weight) * lexical'`` where ' is min-max scaling over the candidates."""
-    return weight * min_max(dense) + (1.0 - weight) * min_max(lexical)
+class Retriever:
+    """Ranks one store's chunks for a question; ``settings`` gives the defaults and the fusion weight."""
 
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
 
-def rrf_fusion(dense: np.ndarray, lexical: np.ndarray, constant: int = 60) -> np.ndarray:
-    """Reciprocal rank fusion, the baseline: ``sum 1 / (constant + rank)`` over both rankings."""
-    import numpy as np
+    def search(self, question: str, k: int | None = None, mode: str | None = None,
+               sources: Sequence[str] | None = None) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first, ranks from 1.
 
-    fused = np.zeros(len(dense), dtype=np.float32)
-    for scores in (dense, lexical):
-        ranks = np.empty(len(scores), dtype=np.int64)
-        ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
-        fused += 1.0 / (constant + ranks)
-    return fused
+        ``mode`` is ``hybrid`` (default), ``dense`` or ``bm25``; ``sources`` keeps only passages
+        from those files (paths as ingested).
+        """
+        import numpy as np
+
+        question = check_question(question, self.settings.max_question_chars)
+        k = self.settings.k if k is None else k
+        mode = mode or self.settings.mode
+        if mode not in MODES:
+            raise InvalidQueryError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
+        if k < 1:
+            raise InvalidQueryError(f"k must be at least 1, not {k}.")
+        allowed = None if sources is None else np.asarray(self.store.chunk_ids_of(list(sources)), dtype=np.int64)
+        ids, scores = self._rank(question, k, mode, allowed)
+        found = self.store.passages(ids)
+        return [replace(found[int(chunk_id)], score=float(score), rank=rank)
+                for rank, (chunk_id, score) in enumerate(zip(ids, scores), 1)]
+
+    def _rank(self, question: str, k: int, mode: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
+        if mode == "bm25":
+            lexical_ids, lexical_scores = self._lexical(question, allowed)
+            order = top_k(lexical_scores, k)
+            order = order[lexical_scores[order] > 0]
+            return lexical_ids[order], lexical_scores[order]
+        query = self.embedder.embed([question])[0]
+        depth = k if mode == "dense" else max(k, self.settings.fusion_depth)
+        dense_ids, dense_scores = self._dense(query, depth, allowed)
+        if mode == "dense":
+            return dense_ids, dense_scores
+        lexical_ids, lexical_scores = self._lexical(question, allowed)
+        best_lexical = top_k(lexical_scores, depth)
+        best_lexical = best_lexical[lexical_scores[best_lexical] > 0]
+        candidates = np.unique(np.concatenate([dense_ids, lexical_ids[best_lexical]]))
+        if not len(candidates):
+            return candidates, np.zeros(0, np.float32)
+        position = {int(chunk_id): row for row, chunk_id in enumerate(lexical_ids)}
+        candidate_lexical = np.asarray([lexical_scores[position[int(c)]] for c in candidates], dtype=np.float32)
+        candidate_dense = self.store.vectors_of(candidates) @ query
+        fused = convex_fusion(candidate_dense, candidate_lexical, self.settings.fusion_weight)
+        order = top_k(fused, k)
+        return candidates[order], fused[order]
+
+    def _dense(self, query: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``depth`` nearest chunks; with ``allowed``, scored exactly among those chunks only."""
+        import numpy as np
+
+        if allowed is None:
+            return self.store.dense_search(query, depth)
+        scores = self.store.vectors_of(allowed) @ query if len(allowed) else np.zeros(0, np.float32)
+        order = top_k(scores, depth)
+        return allowed[order], scores[order]
+
+    def _lexical(self, question: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 score of every chunk (of the ``allowed`` ones) with its chunk id."""
+        import numpy as np
+
+        lexical = self.store.lexical
+        ids, scores = lexical.chunk_ids, lexical.scores(question)
+        if allowed is not None:
+            keep = np.isin(ids, allowed)
+            ids, scores = ids[keep], scores[keep]
+        return ids, scores

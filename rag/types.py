@@ -6,11 +6,21 @@ translation), so ``file_text[start:end]`` is the passage exactly as it stands in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from array import array
+from dataclasses import dataclass
 
-if TYPE_CHECKING:
-    from .markup import CleanText
+
+@dataclass(frozen=True)
+class CleanText:
+    """Clean text plus, for every clean character i, the raw span ``[starts[i], ends[i])``."""
+
+    text: str
+    starts: array  # type: ignore[type-arg]
+    ends: array  # type: ignore[type-arg]
+
+    def raw_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
+        """Map a clean span to the raw span that covers it."""
+        return self.starts[clean_start], self.ends[clean_end - 1]
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Chunk:
     end: int
     line_start: int  # 1-based, inclusive
     line_end: int
+    section: str = ""  # heading path, e.g. "json — JSON encoder and decoder › Exceptions"
+    page: int | None = None  # 1-based page of the chunk's start, for paged formats
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,8 @@ class Passage:
     line_end: int
     date: str | None = None
     clean_text: str = ""
+    section: str = ""
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,4 +105,32 @@ class Answer:
     grounded: bool = True  # False when an LLM answer cited nothing checkable
     notice: str | None = None  # e.g. "The LLM failed (timeout); showing the offline answer."
     search_query: str = ""  # the query actually used for retrieval (follow-ups borrow context)
-    meta: dict[str, object] = field(default_factory=dict)
+    partial: bool = False  # True while an LLM is still streaming: markers may change, sources follow the final one
+    confidence: float | None = None  # the offline answerer's score for its evidence (None for LLM answers)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document as the catalogue lists it."""
+
+    doc_id: str
+    title: str
+    date: str | None
+    n_chunks: int
+    encoding: str
+    n_chars: int
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What an opened index holds and what built it."""
+
+    index: str
+    documents: int
+    chunks: int
+    model: str
+    dimension: int
+    chunk_size: int
+    chunk_overlap: int
+    bytes_on_disk: int
+    updated: str

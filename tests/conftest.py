@@ -6,7 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+SERVER_ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 class FakeEmbedder:
@@ -74,3 +79,36 @@ def stop_process(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Indexes opened by the CLI embed with ``FakeEmbedder``: for tests about files and indexes, not the model."""
+    monkeypatch.setattr("rag.index.SentenceTransformerEmbedder", lambda *args, **kwargs: FakeEmbedder())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_chat_server(index_dir: Path, log: Path, seconds: float = 120) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    """``rag chat`` over ``index_dir`` in a subprocess; returns it with its URL once the page answers 200."""
+    port = free_port()
+    with log.open("wb") as output:
+        server = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--index", str(index_dir), "--port", str(port)],
+                                  cwd=ROOT, env=SERVER_ENV, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the chat server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return server, url
+        except OSError:
+            time.sleep(0.3)
+    stop_process(server)
+    pytest.fail(f"the chat server did not answer at {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")

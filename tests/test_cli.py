@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, main
+from app.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, main
 
 
 @pytest.fixture

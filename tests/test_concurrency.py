@@ -8,26 +8,24 @@ and recorded in the test report.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, stop_process
+from conftest import ROOT, SEEDS, SERVER_ENV, start_chat_server, stop_process
 from gradio_client import Client
 
 import rag
 from rag.embedding import SentenceTransformerEmbedder
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # a real server, eight clients and an ingest: about 30 s
+
 CLIENTS = 8
 QUESTIONS_EACH = 25
 BASE_QUESTIONS = [
@@ -38,33 +36,6 @@ BASE_QUESTIONS = [
     "What did the general secretary say about regional development?",
 ]
 NEW_DOCUMENT = "The Hamhung apiary cooperative doubled its honey harvest in 2025, said beekeeper Ri Chol Su.\n"
-ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _serve(index_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``rag chat`` in a subprocess; returns it with its URL once the page answers."""
-    port = _free_port()
-    with log.open("wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--index", str(index_dir), "--port", str(port)],
-                                  cwd=ROOT, env=ENV, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the chat server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return server, url
-        except OSError:
-            time.sleep(0.3)
-    server.kill()
-    pytest.fail(f"the chat server did not answer at {url}:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture
@@ -73,7 +44,7 @@ def chat_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterat
     folder, index_dir = tmp_path / "docs", tmp_path / "index"
     shutil.copytree(SEEDS, folder)
     rag.build_index(folder, index_dir, embedder=embedder)
-    server, url = _serve(index_dir, tmp_path / "server.log")
+    server, url = start_chat_server(index_dir, tmp_path / "server.log")
     try:
         yield url, folder, index_dir
     finally:
@@ -107,7 +78,7 @@ def test_eight_clients_chat_while_another_process_adds_documents(
                 answers.append(answer)
 
     ingest = subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(folder), "--index", str(index_dir)],
-                              cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              cwd=ROOT, env=SERVER_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     threads = [threading.Thread(target=chat, args=(number,)) for number in range(CLIENTS)]
     for thread in threads:
         thread.start()

@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from conftest import ROOT, FakeEmbedder
 
 import rag
-from rag.cli import EXIT_OK, main
+from app.cli import EXIT_OK, main
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # repeated SIGKILLs of real ingest processes
+
 KILLS = 10
 FILES = 200
 WORDS = ["harvest", "county", "river", "mountain", "course", "secretary", "lecture", "opening", "address",
@@ -34,9 +35,9 @@ QUESTIONS = ["walnut orchard harvest", "railway bridge canal", "school library t
 LAUNCHER = f"""
 import sys
 sys.path.insert(0, {str(ROOT / "tests")!r})
-from conftest import FakeEmbedder
+from conftest import ROOT, FakeEmbedder
 import rag.index
-from rag.cli import main
+from app.cli import main
 rag.index.SentenceTransformerEmbedder = lambda *args, **kwargs: FakeEmbedder()
 sys.exit(main(sys.argv[1:]))
 """
@@ -61,7 +62,7 @@ def _state(index_dir: Path) -> tuple:
     """Everything a user sees of the index: its documents and what each question finds."""
     index = rag.load_index(index_dir, embedder=FakeEmbedder())
     try:
-        documents = tuple((row["doc_id"], row["n_chunks"], row["n_chars"]) for row in index.documents())
+        documents = tuple((row.doc_id, row.n_chunks, row.n_chars) for row in index.documents())
         results = tuple(
             tuple((passage.source, passage.start, passage.end, round(passage.score, 5)) for passage in
                   index.search(question, k=5))
@@ -76,10 +77,6 @@ def _start_ingest(folder: Path, index_dir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", LAUNCHER, "ingest", str(folder), "--index", str(index_dir)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-
-@pytest.fixture
-def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rag.index.SentenceTransformerEmbedder", lambda *args, **kwargs: FakeEmbedder())
 
 
 def test_sigkill_during_an_update_leaves_the_old_or_the_new_index(tmp_path: Path, fake_model: None):

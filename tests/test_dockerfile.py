@@ -7,11 +7,9 @@ import fnmatch
 import re
 import shlex
 import tomllib
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import ROOT
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -113,6 +111,7 @@ def test_the_build_context_leaves_out_local_state_and_keeps_what_is_copied(
             for source in sources:
                 assert (ROOT / source).exists(), f"COPY {source}: missing from the repository"
                 assert not _is_ignored(source.rstrip("/"), ignored), f"COPY {source}: excluded by .dockerignore"
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.split(".")[0] for pattern in found}
     copied = {shlex.split(arguments)[0].rstrip("/") for name, arguments in dockerfile if name == "COPY"}
-    assert set(packages) <= copied  # `pip install .` finds every package it declares
+    assert packages == {"rag", "app"} and packages <= copied  # `pip install .` finds every package it declares

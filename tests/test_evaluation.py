@@ -6,14 +6,18 @@ import argparse
 import gzip
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS, FakeEmbedder
 
 import rag
-from rag import beir, eval_cli
-from rag.evaluation import EvalSetError, evaluate, load_eval_set, span_matches
+from app import eval_cli
+from rag.eval import benchmarks, runner
+from rag.eval.evalset import EvalSetError, load_eval_set, span_matches
+from rag.eval.harness import evaluate
+from rag.fusion import reciprocal_rank_fusion
 
 EVAL_SET = ROOT / "eval" / "seeds.jsonl"
 
@@ -102,35 +106,28 @@ def test_relevance_by_span_survives_rechunking(tmp_path: Path, chunking: tuple[i
 
 # --- the harness on the seeds -----------------------------------------------------------------
 
-class _SearchOnly:
-    """An index without ``ask``: the harness must fall back to prepending the previous question."""
+class _RecordingIndex(rag.Index):
+    """A real index that remembers the queries it was asked to search."""
 
-    def __init__(self, index: rag.Index) -> None:
-        self._index = index
-        self.embedder = index.embedder
-        self.queries: list[str] = []
+    queries: list[str]
 
-    def search(self, question: str, k: int | None = None, mode: str | None = None) -> list[rag.Passage]:
+    def search(self, question: str, k: int | None = None, mode: str | None = None,
+               sources: Sequence[str] | None = None) -> list[rag.Passage]:
         self.queries.append(question)
-        return self._index.search(question, k=k, mode=mode)
-
-    def document_text(self, doc_id: str) -> str | None:
-        return self._index.document_text(doc_id)
-
-    def embed_query(self, question: str):  # type: ignore[no-untyped-def]
-        return self._index.embed_query(question)
+        return super().search(question, k=k, mode=mode, sources=sources)
 
 
-def test_follow_ups_without_ask_carry_the_previous_question(seeds_copy: Path, fake_settings: rag.Settings) -> None:
-    wrapped = _SearchOnly(rag.build_index(seeds_copy, settings=fake_settings, embedder=FakeEmbedder()))
+def test_follow_ups_without_answers_carry_the_previous_question(seeds_copy: Path, fake_settings: rag.Settings) -> None:
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=FakeEmbedder())
+    index = _RecordingIndex(fake_settings, FakeEmbedder())
+    index.queries = []
     questions = {question.id: question for question in load_eval_set(EVAL_SET)}
-    report = evaluate(wrapped, EVAL_SET, modes=("bm25",))  # type: ignore[arg-type]
+    report = evaluate(index, EVAL_SET, modes=("bm25",), answers=False)
     assert report.answers is None
     follow_ups = [q for q in questions.values() if q.follows and q.answerable]
     assert follow_ups
     for question in follow_ups:
-        assert f"{questions[question.follows].question} {question.question}" in wrapped.queries  # type: ignore[index]
-    assert not hasattr(wrapped, "embed_query") or "embed_query" not in vars(wrapped)  # the shadow is gone
+        assert f"{questions[question.follows].question} {question.question}" in index.queries  # type: ignore[index]
 
 
 @pytest.mark.slow
@@ -205,27 +202,27 @@ def _write_beir(folder: Path, compressed: bool = False, flat_qrels: bool = False
 
 @pytest.mark.parametrize("layout", [{}, {"compressed": True, "flat_qrels": True}])
 def test_read_beir_keeps_judged_queries_and_strips_crlf(tmp_path: Path, layout: dict[str, bool]) -> None:
-    benchmark = beir.read_beir(_write_beir(tmp_path / "tiny", **layout))
+    benchmark = benchmarks.read_beir(_write_beir(tmp_path / "tiny", **layout))
     assert benchmark.qrels == {"q1": {"d1": 1}, "q2": {"d2": 1}}  # no "\r" in ids, score 0 dropped
     assert set(benchmark.queries) == {"q1", "q2"}
     assert benchmark.corpus["d1"][0] == "Zebras" and len(benchmark.corpus) == 3
-    with pytest.raises(beir.BenchmarkError):
-        beir.read_beir(tmp_path)
+    with pytest.raises(benchmarks.BenchmarkError):
+        benchmarks.read_beir(tmp_path)
     (tmp_path / "tiny" / "queries.jsonl").write_text("{not json\n", encoding="utf-8")
-    with pytest.raises(beir.BenchmarkError, match="not a readable BEIR dataset"):
-        beir.read_beir(tmp_path / "tiny")
+    with pytest.raises(benchmarks.BenchmarkError, match="not a readable BEIR dataset"):
+        benchmarks.read_beir(tmp_path / "tiny")
 
 
 def test_document_ranking_scores_a_document_by_its_best_chunk() -> None:
     names = {"a.html": "A", "b.html": "B", "c.html": "C"}
-    assert beir.document_ranking(["b.html", "a.html", "b.html", "c.html"], names) == ["B", "A", "C"]
-    assert beir.document_ranking(["b.html", "a.html", "b.html", "c.html"], names, limit=2) == ["B", "A"]
+    assert runner.document_ranking(["b.html", "a.html", "b.html", "c.html"], names) == ["B", "A", "C"]
+    assert runner.document_ranking(["b.html", "a.html", "b.html", "c.html"], names, limit=2) == ["B", "A"]
 
 
 def test_rrf_and_score_run_by_hand() -> None:
     # a: 1/61 + 1/63, b: 1/62 + 1/61, c: 1/63 + 1/62
-    assert beir.rrf([["a", "b", "c"], ["b", "c", "a"]]) == ["b", "a", "c"]
-    scores = beir.score_run({"q1": ["d3", "d1"], "q2": ["d2"]}, {"q1": {"d1": 1}, "q2": {"d2": 1, "d9": 1}})
+    assert reciprocal_rank_fusion([["a", "b", "c"], ["b", "c", "a"]]) == ["b", "a", "c"]
+    scores = runner.score_run({"q1": ["d3", "d1"], "q2": ["d2"]}, {"q1": {"d1": 1}, "q2": {"d2": 1, "d9": 1}})
     assert scores["nDCG@10"] == pytest.approx((1 / math.log2(3) + 1 / (1 + 1 / math.log2(3))) / 2)
     assert scores["MRR@10"] == pytest.approx(0.75)
     assert scores["Recall@100"] == pytest.approx(0.75)
@@ -233,24 +230,24 @@ def test_rrf_and_score_run_by_hand() -> None:
 
 
 def test_file_names_are_safe_and_unique() -> None:
-    assert beir.file_name("4983") == "4983.html"
-    assert beir.file_name("a/b") != beir.file_name("a_b") and "/" not in beir.file_name("a/b")
-    assert not beir.file_name(".hidden").startswith(".")
+    assert runner.file_name("4983") == "4983.html"
+    assert runner.file_name("a/b") != runner.file_name("a_b") and "/" not in runner.file_name("a/b")
+    assert not runner.file_name(".hidden").startswith(".")
 
 
 def test_run_benchmark_on_a_tiny_beir_folder(tmp_path: Path) -> None:
-    benchmark = beir.read_beir(_write_beir(tmp_path / "tiny"))
+    benchmark = benchmarks.read_beir(_write_beir(tmp_path / "tiny"))
     settings = rag.Settings(model="fake", chunk_overlap=10)
-    report = beir.run_benchmark(benchmark, tmp_path / "work", chunk_size=60, settings=settings, embedder=FakeEmbedder())
+    report = runner.run_benchmark(benchmark, tmp_path / "work", chunk_size=60, settings=settings, embedder=FakeEmbedder())
     assert (report.documents, report.queries) == (3, 2) and report.chunks > 3  # chunked: several per document
     assert set(report.modes) == {"dense", "bm25", "hybrid", "rrf"}
     assert report.modes["bm25"]["nDCG@10"] == 1.0 and report.modes["bm25"]["Recall@100"] == 1.0
     for scores in report.modes.values():
         assert all(0.0 <= scores[name] <= 1.0 for name in ("nDCG@10", "Recall@100", "MRR@10", "hit@1"))
     index = rag.load_index(report.index_dir, settings=settings, embedder=FakeEmbedder())
-    assert {doc["title"] for doc in index.documents()} == {doc["title"] for doc in CORPUS}
+    assert {doc.title for doc in index.documents()} == {doc["title"] for doc in CORPUS}
     again = FakeEmbedder()
-    beir.run_benchmark(benchmark, tmp_path / "work", chunk_size=60, settings=settings, embedder=again)
+    runner.run_benchmark(benchmark, tmp_path / "work", chunk_size=60, settings=settings, embedder=again)
     assert again.calls == [2]  # the cached index embeds nothing: only the two queries
 
 
@@ -267,15 +264,15 @@ def test_read_squad_makes_each_paragraph_a_document(tmp_path: Path) -> None:
              "qas": [{"id": "w1", "question": "What river flows through Warsaw?", "answers": []}]}]}]}
     path = tmp_path / "tiny-squad.json.gz"
     path.write_bytes(gzip.compress(json.dumps(squad).encode()))
-    benchmark = beir.read_squad(path)
+    benchmark = benchmarks.read_squad(path)
     assert benchmark.name == "tiny-squad"
     assert benchmark.corpus["000-001"] == ("Super Bowl 50", "The game was played at Levi's Stadium in Santa Clara.")
     assert benchmark.qrels == {"s1": {"000-000": 1}, "s2": {"000-001": 1}, "s3": {"000-001": 1}, "w1": {"001-000": 1}}
-    report = beir.run_benchmark(benchmark, tmp_path / "work", settings=rag.Settings(model="fake"),
+    report = runner.run_benchmark(benchmark, tmp_path / "work", settings=rag.Settings(model="fake"),
                                 embedder=FakeEmbedder(), modes=("bm25",))
     assert report.modes["bm25"]["hit@1"] == 1.0 and set(report.modes) == {"bm25"}
-    with pytest.raises(beir.BenchmarkError):
-        beir.read_squad(tmp_path / "missing.json")
+    with pytest.raises(benchmarks.BenchmarkError):
+        benchmarks.read_squad(tmp_path / "missing.json")
 
 
 def test_eval_command_runs_a_beir_benchmark(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -20,14 +20,14 @@ def file_text(folder: Path, source: str) -> str:
 
 
 def test_every_chunk_of_the_seeds_reproduces_its_text_from_the_file(seed_index: rag.Index):
-    rows = seed_index.store.chunk_rows(seed_index.store.chunk_ids_of([d["doc_id"] for d in seed_index.documents()]))
-    assert len(rows) == seed_index.info()["chunks"] > 10
+    rows = seed_index.store.passages(seed_index.store.chunk_ids_of([d.doc_id for d in seed_index.documents()]))
+    assert len(rows) == seed_index.info().chunks > 10
     for row in rows.values():
-        text = file_text(SEEDS, row["doc_id"])
-        assert text[row["start"] : row["end"]] == row["text"]
+        text = file_text(SEEDS, row.doc_id)
+        assert text[row.start : row.end] == row.text
         lines = text.split("\n")
-        assert row["text"].split("\n")[0] in lines[row["line_start"] - 1]
-        assert row["text"].split("\n")[-1] in lines[row["line_end"] - 1]
+        assert row.text.split("\n")[0] in lines[row.line_start - 1]
+        assert row.text.split("\n")[-1] in lines[row.line_end - 1]
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
@@ -63,10 +63,10 @@ def test_source_filter_keeps_only_that_file(seed_index: rag.Index):
 
 def test_dense_search_agrees_with_a_numpy_oracle(seed_index: rag.Index):
     store = seed_index.store
-    ids = np.asarray(store.chunk_ids_of([d["doc_id"] for d in seed_index.documents()]))
+    ids = np.asarray(store.chunk_ids_of([d.doc_id for d in seed_index.documents()]))
     matrix = store.vectors_of(ids)
     question = "What did the participants study before the course?"
-    expected = ids[np.argsort(-(matrix @ seed_index.embed_query(question)))[:5]]
+    expected = ids[np.argsort(-(matrix @ seed_index.embed([question])[0]))[:5]]
     passages = seed_index.search(question, k=5, mode="dense")
     assert [p.chunk_id for p in passages] == list(expected)
 
@@ -82,7 +82,7 @@ def test_incremental_ingest_embeds_only_what_changed(seeds_copy: Path, fake_sett
     embedder = FakeEmbedder()
     index = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
     assert sorted(index.last_ingest.added) == sorted(p.name for p in seeds_copy.iterdir())
-    before = index.info()["chunks"]
+    before = index.info().chunks
 
     again = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
     assert again.last_ingest.chunks_embedded == 0 and not again.last_ingest.changed
@@ -105,7 +105,7 @@ def test_incremental_ingest_embeds_only_what_changed(seeds_copy: Path, fake_sett
     assert report.removed == ["new.md"] and report.chunks_embedded == 0
     index = rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=embedder)
     assert index.search("harvest Kangso", mode="bm25") == [] or all(p.source != "new.md" for p in index.search("harvest Kangso"))
-    assert index.info()["chunks"] > before - 1
+    assert index.info().chunks > before - 1
     tractor = index.search("tractor plant closing paragraph", k=1, mode="bm25")[0]
     assert tractor.source == "001_b8239f67380c7682.txt"
     assert changed.read_text()[tractor.start : tractor.end] == tractor.text
@@ -117,8 +117,8 @@ def test_a_deleted_file_loses_its_chunks_and_others_keep_theirs(seeds_copy: Path
     (seeds_copy / "000_0220f7c6bd20be88.txt").unlink()
     index = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
     assert index.last_ingest.removed == ["000_0220f7c6bd20be88.txt"]
-    assert {d["doc_id"] for d in index.documents()} == {"001_b8239f67380c7682.txt"}
-    assert index.store.vectors.ntotal == index.info()["chunks"]
+    assert {d.doc_id for d in index.documents()} == {"001_b8239f67380c7682.txt"}
+    assert index.store.vectors.ntotal == index.info().chunks
     assert all(p.source == "001_b8239f67380c7682.txt" for p in index.search("Jo Yong Won", k=10, mode="bm25"))
 
 
@@ -130,7 +130,7 @@ def test_opening_with_another_model_or_chunking_is_a_clear_error(seeds_copy: Pat
         rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=123), embedder=FakeEmbedder())
     rebuilt = rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=300), embedder=FakeEmbedder(),
                               rebuild=True)
-    assert rebuilt.info()["chunk_size"] == 300
+    assert rebuilt.info().chunk_size == 300
 
 
 def test_manifest_records_model_dimension_settings_and_hashes(seed_index: rag.Index):

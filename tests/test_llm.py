@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from fake_llm import FakeLLM
 
+from rag.answer.llm import LLMClient
+from rag.answer.prompt import build_messages
 from rag.errors import LLMError
-from rag.llm import CitationCheck, LLMClient, build_messages, check_citations
+from rag.markers import CitationCheck, check_citations
 from rag.types import Passage
 
 QUESTION = "Who opened the short course?"

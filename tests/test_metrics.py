@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from rag import metrics
+from rag.eval import metrics
 
 NONE: frozenset[str] = frozenset()
 

@@ -17,7 +17,7 @@ from conftest import SEEDS, FakeEmbedder
 from pypdf import PdfWriter
 
 import rag
-from rag.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
+from app.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
 
 LATIN1 = "Café crème in Zürich: the façade of the Hôtel was repainted in März."
 UTF16 = "Die Übersetzung der Maßnahmen für Kaliningrad wurde geprüft."
@@ -73,11 +73,6 @@ def _bad_corpus(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI embeds with ``FakeEmbedder``: these tests are about files and indexes, not the model."""
-    monkeypatch.setattr("rag.index.SentenceTransformerEmbedder", lambda *args, **kwargs: FakeEmbedder())
-
 
 class CheapEmbedder(FakeEmbedder):
     """One direction per text length: thousands of chunks in milliseconds, for tests that do not rank by meaning."""
@@ -126,7 +121,7 @@ def test_ingest_of_a_bad_corpus_indexes_the_good_files_and_names_each_bad_one(
     assert "hidden" not in out.lower() and ".git" not in out
 
     index = rag.load_index(index_dir, embedder=FakeEmbedder())
-    texts = {document["doc_id"]: index.document_text(document["doc_id"]) for document in index.documents()}
+    texts = {document.doc_id: index.document_text(document.doc_id) for document in index.documents()}
     assert texts["latin1.txt"] == LATIN1 and texts["utf16.txt"] == UTF16
     assert "tractor plant" in texts["invalid-utf8.md"]
     assert index.search("Zürich façade Hôtel", k=1)[0].source == "latin1.txt"
@@ -138,6 +133,7 @@ def test_ingest_of_a_bad_corpus_indexes_the_good_files_and_names_each_bad_one(
     assert "0 added, 0 updated, 0 removed, 6 unchanged" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_five_megabyte_single_line_is_chunked_under_a_raised_limit(tmp_path: Path):
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -146,7 +142,7 @@ def test_a_five_megabyte_single_line_is_chunked_under_a_raised_limit(tmp_path: P
     settings = rag.Settings(index_dir=str(tmp_path / "index"), model="fake", max_file_bytes=6_000_000)
     index = rag.build_index(folder, settings=settings, embedder=CheapEmbedder())
     assert index.last_ingest is not None and index.last_ingest.added == ["one-line.txt"]
-    assert index.info()["chunks"] > 4_000
+    assert index.info().chunks > 4_000
     passage = index.search("token996 token0", k=1, mode="bm25")[0]
     assert line[passage.start : passage.end] == passage.text and passage.line_start == passage.line_end == 1
 

@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 
+from app.ui import render
+from app.ui.app import chat_turn
 from rag import Answer, Citation, InvalidQueryError, Passage
-from ui import render
-from ui.app import chat_turn
 
 FILE = (
     "Title line\n\n"
@@ -125,7 +125,7 @@ class StreamingIndex:
         if not question.strip():
             raise InvalidQueryError("Please type a question: this one is empty.")
         yield Answer(question=question, text="Jo Yong", passages=(make_passage(),), abstained=False,
-                     meta={"partial": True})
+                     partial=True)
         yield cited_answer()
 
     def document_text(self, doc_id: str) -> str:
@@ -155,6 +155,6 @@ def test_a_library_error_becomes_one_sentence_in_the_chat():
 
 
 def test_importing_the_ui_does_not_load_gradio():
-    code = "import sys, ui.app; print('gradio' in sys.modules)"
+    code = "import sys, app.ui.app; print('gradio' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr

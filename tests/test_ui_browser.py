@@ -6,18 +6,12 @@ session), collects the page's JavaScript errors and leaves a screenshot in its t
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import stop_process
+from conftest import ROOT, start_chat_server, stop_process
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 import rag
@@ -25,7 +19,6 @@ from rag.embedding import SentenceTransformerEmbedder
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -57,40 +50,13 @@ class _RecordOutcome:
         return report
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_served(url: str, server: subprocess.Popen[bytes], log: Path, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"the chat server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"the chat server did not answer at {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[str]:
     """``rag chat`` in a subprocess over its own seeds index (the upload test writes to it)."""
     folder = tmp_path_factory.mktemp("ui-server")
     rag.build_index(ROOT / "seeds", folder / "index", embedder=embedder)
-    port = _free_port()
-    log = folder / "server.log"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    with log.open("wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "rag", "chat", "--index", str(folder / "index"),
-                                   "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    server, url = start_chat_server(folder / "index", folder / "server.log")
     try:
-        _wait_until_served(url, server, log)
         yield url
     finally:
         stop_process(server)

@@ -13,9 +13,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
+from rag.config import MODES, load_settings
+from rag.errors import RagError
+
 from . import eval_cli
-from .config import MODES, load_settings
-from .errors import RagError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -86,7 +87,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from .index import build_index
+    from rag.index import build_index
 
     settings = _settings(args)
     index = build_index(args.folder, settings=settings, rebuild=args.rebuild, progress=sys.stderr.isatty())
@@ -100,12 +101,12 @@ def _ingest(args: argparse.Namespace) -> int:
     for name, reason in report.skipped.items():
         print(f"skipped   {name}: {reason}")
     info = index.info()
-    print(f"{report.summary()}. Index {info['index']}: {info['documents']} documents, {info['chunks']} chunks.")
+    print(f"{report.summary()}. Index {info.index}: {info.documents} documents, {info.chunks} chunks.")
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
 
 def _search(args: argparse.Namespace) -> int:
-    from .index import load_index
+    from rag.index import load_index
 
     index = load_index(settings=_settings(args))
     passages = index.search(args.question, k=args.k, mode=args.mode, sources=args.source)
@@ -122,7 +123,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from .index import load_index
+    from rag.index import load_index
 
     answer = load_index(settings=_settings(args)).ask(args.question, k=args.k, mode=args.mode)
     if args.json:
@@ -140,24 +141,23 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from .index import load_index
+    from rag.index import load_index
 
     index = load_index(settings=_settings(args))
-    from ui.app import launch
+    from .ui.app import launch
 
     launch(index, host=args.host, port=args.port)
     return EXIT_OK
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .index import load_index
+    from rag.index import load_index
 
     index = load_index(settings=_settings(args))
-    info = index.info()
-    for key, value in info.items():
+    for key, value in asdict(index.info()).items():
         print(f"{key:14} {value}")
     for document in index.documents():
-        print(f"  {document['doc_id']}: {document['title']} ({document['date'] or 'no date'}, {document['n_chunks']} chunks)")
+        print(f"  {document.doc_id}: {document.title} ({document.date or 'no date'}, {document.n_chunks} chunks)")
     return EXIT_OK
 
 

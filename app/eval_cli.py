@@ -1,6 +1,6 @@
 """``rag eval``: the seeds eval set against an index, or public benchmarks (BEIR, SQuAD).
 
-Kept apart from ``rag/cli.py`` so the harness's options live beside it; ``cli.py`` calls
+Kept apart from ``app/cli.py`` so the harness's options live beside it; ``cli.py`` calls
 ``register(subcommands)`` and dispatches ``eval`` to ``run(args)``.
 
     rag eval                                   # eval/seeds.jsonl against .rag/index
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .config import MODES, load_settings
-from .errors import InvalidQueryError
+from rag.config import MODES, load_settings
+from rag.errors import InvalidQueryError
 
 DEFAULT_OUT = ".rag/eval"
 BENCH_WORK = ".rag/bench"
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidQueryError("--chunk-size and --fusion-weights apply to --beir and --squad; to evaluate another "
                                 "chunk size on the seeds, run `rag ingest --chunk-size N --index DIR`, then "
                                 "`rag eval --index DIR`.")
-    from .evaluation import evaluate
-    from .index import load_index
+    from rag.eval import evaluate
+    from rag.index import load_index
 
     index = load_index(settings=load_settings(index_dir=args.index))
     report = evaluate(index, args.evalset, modes=args.modes, k=args.k, answers=not args.no_answers)
@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _benchmarks(args: argparse.Namespace) -> int:
-    from .beir import DEFAULT_CHUNK_SIZE, read_beir, read_squad, run_benchmark
+    from rag.eval.benchmarks import read_beir, read_squad
+    from rag.eval.runner import DEFAULT_CHUNK_SIZE, run_benchmark
 
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
     if chunk_size < 50:

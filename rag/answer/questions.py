@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .lexical import tokenize
+from ..dates import FULL_MONTH as _MONTHS
+from ..store.lexical import tokenize
 
-_MONTHS = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _DATE = re.compile(
     rf"\b{_MONTHS}\.?\s+\d{{1,2}}(?:\s*(?:to|-|–)\s*\d{{1,2}})?(?:,?\s*\d{{4}})?|\b\d{{1,2}}(?:st|nd|rd|th)?\s*{_MONTHS}"
     rf"|\b\d{{4}}\.\d{{1,2}}\.\d{{1,2}}\b|\b(?:1[89]|20)\d\d\b|\b\d+(?:st|nd|rd|th)\b"
@@ -42,7 +42,7 @@ _KINDS = {
 _KIND_PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _KINDS.items()}
 _ORDINALS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|inaugural|last|next"
 _QUALIFIER = re.compile(rf"\b(?:(?:1[89]|20)\d\d|\d+(?:st|nd|rd|th)|{_ORDINALS})\b", re.IGNORECASE)
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,3}\b")
+_NAME = _EXPECTED["who"]  # a run of two to four capitalised words
 _SAME_AS = {"inaugural": "first"}
 _PRONOUN_START = re.compile(
     r"^(?:and|but|also|what about|how about|then|so)\b"

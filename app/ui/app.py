@@ -1,18 +1,16 @@
 """The chat UI: ``build_app(index)`` returns a gradio app; ``launch`` serves it (``rag chat`` calls it).
 
-    python -m ui.app --index .rag/index --port 7860      # same options as ``rag chat``
-
 Besides the page, the app serves three named endpoints for ``gradio_client``: ``/ask``
 (question, k, mode -> answer dict), ``/search`` (question, k, mode -> passage dicts) and
 ``/documents``. Every string from a document or a model reaches the page through
-``ui.render``, escaped; gradio is imported at first use, never by ``import rag``.
+``app.ui.render``, escaped; gradio is imported at first use, never by ``import rag``.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,8 +60,8 @@ def chat_turn(index: rag.Index, question: str, messages: list[Message] | None, q
     try:
         for answer in index.ask_stream(question, k=int(k), mode=mode, history=previous):
             chat = [*messages, {"role": "assistant", "content": render.answer_html(answer)}]
-            final = not answer.meta.get("partial")  # sources follow the checked answer, not every token
-            yield chat, render.sources_html(answer, index.document_text) if final else None, previous
+            # sources follow the checked answer, not every token
+            yield chat, None if answer.partial else render.sources_html(answer, index.document_text), previous
     except rag.RagError as error:
         yield [*messages, {"role": "assistant", "content": render.error_html(str(error))}], None, previous
         return
@@ -122,7 +120,7 @@ def build_app(index: rag.Index) -> gr.Blocks:
 
     def api_documents() -> list[dict[str, Any]]:
         """Every indexed document: doc_id, title, date, n_chunks, encoding, n_chars."""
-        return index.documents()
+        return [asdict(document) for document in index.documents()]
 
     with gr.Blocks(title="Ask the documents") as demo:
         header = gr.HTML(overview(), js_on_load=None)
@@ -176,8 +174,3 @@ def launch(index: rag.Index, host: str = "127.0.0.1", port: int = 7860, block: b
                 prevent_thread_lock=not block, quiet=not block)
     return demo
 
-
-if __name__ == "__main__":
-    from rag.cli import main
-
-    sys.exit(main(["chat", *sys.argv[1:]]))

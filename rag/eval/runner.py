@@ -1,4 +1,4 @@
-"""Public benchmarks through the real pipeline: BEIR folders (SciFact) and SQuAD v1.1 dev.
+"""Public benchmarks through the real pipeline: corpus files, ``rag.build_index``, document rankings, scores.
 
 Every benchmark document becomes one file in a work folder, indexed with ``rag.build_index``
 (incremental, so a re-run embeds nothing); chunk hits are mapped back to documents, a document
@@ -11,13 +11,8 @@ MTEB's ``title + " " + text``.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
 import html
-import io
-import json
-import logging
 import re
 import time
 from collections.abc import Sequence
@@ -25,104 +20,17 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings, load_settings
+from ..embedding import Embedder
+from ..fusion import reciprocal_rank_fusion
+from ..index import Index, build_index
+from ..retriever import Retriever
 from . import metrics
-from .config import Settings, load_settings
-from .embedding import Embedder
-from .errors import RagError
-from .evaluation import format_table, preembedded
-from .index import Index, build_index
-
-log = logging.getLogger(__name__)
+from .benchmarks import Benchmark
+from .report import format_table
 
 DEFAULT_CHUNK_SIZE = 20_000  # characters: the longest SciFact abstract (10,126) stays one chunk
 DOCS_PER_QUERY = 100  # Recall@100 needs 100 documents per query
-RRF_CONSTANT = 60
-
-
-class BenchmarkError(RagError):
-    """A benchmark folder or file that cannot be read."""
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    """A retrieval benchmark in BEIR's shape: ``qrels`` is ``{query_id: {doc_id: relevance}}``."""
-
-    name: str
-    corpus: dict[str, tuple[str, str]]  # doc id -> (title, text)
-    queries: dict[str, str]  # only the queries that have judgments
-    qrels: dict[str, dict[str, int]]
-
-
-def _open_text(folder: Path, *names: str) -> io.TextIOBase:
-    for name in names:
-        for path in (folder / name, folder / f"{name}.gz"):
-            if path.is_file():
-                if path.suffix == ".gz":
-                    return gzip.open(path, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
-                return open(path, encoding="utf-8", newline="")
-    raise BenchmarkError(f"{folder} has no {' or '.join(names)}: point --beir at a BEIR dataset folder.")
-
-
-def read_beir(folder: str | Path, split: str = "test") -> Benchmark:
-    """Read ``corpus.jsonl``, ``queries.jsonl`` and ``qrels/<split>.tsv`` (or ``qrels-<split>.tsv``)."""
-    folder = Path(folder)
-    try:
-        return _read_beir(folder, split)
-    except (ValueError, KeyError, TypeError) as error:
-        raise BenchmarkError(f"{folder} is not a readable BEIR dataset ({type(error).__name__}: {error}).") from None
-
-
-def _read_beir(folder: Path, split: str) -> Benchmark:
-    qrels: dict[str, dict[str, int]] = {}
-    with _open_text(folder, f"qrels/{split}.tsv", f"qrels-{split}.tsv") as handle:
-        rows = csv.reader(handle, delimiter="\t")  # the csv module takes CRLF line ends in its stride
-        header = next(rows, None)
-        if header is None or len(header) < 3:
-            raise BenchmarkError(f"The qrels file in {folder} is empty or not tab-separated.")
-        for row in rows:
-            if len(row) >= 3 and int(row[2]) > 0:  # pytrec_eval counts only positive judgments
-                qrels.setdefault(row[0], {})[row[1]] = int(row[2])
-    queries: dict[str, str] = {}
-    with _open_text(folder, "queries.jsonl") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                if str(record["_id"]) in qrels:
-                    queries[str(record["_id"])] = record["text"]  # metadata holds answers: never read it
-    corpus: dict[str, tuple[str, str]] = {}
-    with _open_text(folder, "corpus.jsonl") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                corpus[str(record["_id"])] = (record.get("title") or "", record.get("text") or "")
-    missing = sorted(set(qrels) - set(queries))
-    if missing:
-        raise BenchmarkError(f"{len(missing)} judged queries are not in queries.jsonl (first: {missing[0]}).")
-    return Benchmark(folder.name, corpus, queries, qrels)
-
-
-def read_squad(path: str | Path) -> Benchmark:
-    """SQuAD v1.1 as passage retrieval: each paragraph a document titled by its article."""
-    path = Path(path)
-    try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as error:
-        raise BenchmarkError(f"Cannot read SQuAD file {path} ({error}); pass a SQuAD v1.1 JSON file.") from None
-    corpus: dict[str, tuple[str, str]] = {}
-    queries: dict[str, str] = {}
-    qrels: dict[str, dict[str, int]] = {}
-    for article_number, article in enumerate(data["data"]):
-        title = article["title"].replace("_", " ")
-        for paragraph_number, paragraph in enumerate(article["paragraphs"]):
-            doc_id = f"{article_number:03d}-{paragraph_number:03d}"
-            corpus[doc_id] = (title, paragraph["context"])
-            for qa in paragraph["qas"]:
-                queries[qa["id"]] = qa["question"]
-                qrels[qa["id"]] = {doc_id: 1}
-    return Benchmark(path.name.removesuffix(".gz").removesuffix(".json"), corpus, queries, qrels)
-
 
 def file_name(doc_id: str) -> str:
     """A safe, unique file name for a document id: ``"4983"`` -> ``"4983.html"``."""
@@ -158,15 +66,6 @@ def document_ranking(sources: Sequence[str], names: dict[str, str], limit: int =
         if len(ranking) == limit:
             break
     return list(ranking)
-
-
-def rrf(rankings: Sequence[Sequence[str]], constant: int = RRF_CONSTANT, limit: int = DOCS_PER_QUERY) -> list[str]:
-    """Classic reciprocal rank fusion: ``sum 1 / (constant + rank)``; ties keep first-seen order."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, doc_id in enumerate(ranking, 1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (constant + rank)
-    return sorted(scores, key=lambda doc_id: -scores[doc_id])[:limit]
 
 
 def score_run(run: dict[str, list[str]], qrels: dict[str, dict[str, int]]) -> dict[str, float]:
@@ -221,7 +120,7 @@ def run_benchmark(benchmark: Benchmark, work_dir: str | Path, modes: Sequence[st
     started = time.perf_counter()
     names = write_corpus(benchmark, work / "docs")
     index = build_index(work / "docs", index_dir, settings=settings, embedder=embedder, progress=progress)
-    report = BenchReport(benchmark.name, len(benchmark.corpus), len(benchmark.queries), index.info()["chunks"],
+    report = BenchReport(benchmark.name, len(benchmark.corpus), len(benchmark.queries), index.info().chunks,
                          chunk_size, str(index_dir))
     report.seconds["index"] = time.perf_counter() - started
     assert index.last_ingest is not None
@@ -231,20 +130,17 @@ def run_benchmark(benchmark: Benchmark, work_dir: str | Path, modes: Sequence[st
     depth = min(1_000, DOCS_PER_QUERY * max(1, round(report.chunks / max(1, report.documents))))
     started = time.perf_counter()
     latencies: dict[str, list[float]] = {}
-    with preembedded(index, list(benchmark.queries.values()), progress=progress):
+    with index.embedder.pinned([query.strip() for query in benchmark.queries.values()], progress=progress):
         report.seconds["embed queries"] = time.perf_counter() - started
         runs = {mode: _run(index, benchmark.queries, names, mode, depth, latencies.setdefault(mode, []))
                 for mode in modes}
-        base = index.settings
         for weight in fusion_weights:
             label = f"hybrid@{weight:g}"
-            index.settings = replace(base, fusion_weight=weight)
-            try:
-                runs[label] = _run(index, benchmark.queries, names, "hybrid", depth, latencies.setdefault(label, []))
-            finally:
-                index.settings = base
+            weighted = Retriever(index.store, index.embedder, replace(index.settings, fusion_weight=weight))
+            runs[label] = _run(weighted, benchmark.queries, names, "hybrid", depth, latencies.setdefault(label, []))
     if "dense" in runs and "bm25" in runs:
-        runs["rrf"] = {qid: rrf([runs["dense"][qid], runs["bm25"][qid]]) for qid in benchmark.queries}
+        runs["rrf"] = {qid: reciprocal_rank_fusion([runs["dense"][qid], runs["bm25"][qid]], limit=DOCS_PER_QUERY)
+                       for qid in benchmark.queries}
     for label, run in runs.items():
         report.modes[label] = score_run(run, qrels)
         if latencies.get(label):
@@ -253,7 +149,7 @@ def run_benchmark(benchmark: Benchmark, work_dir: str | Path, modes: Sequence[st
     return report
 
 
-def _run(index: Index, queries: dict[str, str], names: dict[str, str], mode: str, depth: int,
+def _run(index: Index | Retriever, queries: dict[str, str], names: dict[str, str], mode: str, depth: int,
          latencies: list[float]) -> dict[str, list[str]]:
     """Rank documents for every query in one mode, appending each search's latency (embedding excluded)."""
     run: dict[str, list[str]] = {}

@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from rag import Answer, Citation, Passage
+from rag import Answer, Citation, DocumentInfo, IndexInfo, Passage
+from rag.markers import MARKER
 from rag.markup import clean_markup
 
 CONTEXT_CHARS = 600  # characters of the document shown on each side of a passage
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 _BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
 
 CSS = """
@@ -66,9 +66,9 @@ def question_html(question: str) -> str:
     return f'<div class="rag-text">{escape(question)}</div>'
 
 
-def header_html(info: dict[str, Any]) -> str:
+def header_html(info: IndexInfo) -> str:
     """The page title and what the index holds (``Index.info()``)."""
-    meta = f"{info['documents']} documents · {info['chunks']} chunks · model {info['model']}"
+    meta = f"{info.documents} documents · {info.chunks} chunks · model {info.model}"
     return f'<div class="rag-header"><h1>Ask the documents</h1><div class="rag-meta">{escape(meta)}</div></div>'
 
 
@@ -92,9 +92,9 @@ def answer_html(answer: Answer) -> str:
             parts.append(f"<div>Possibly related, not cited:<ul>{items}</ul></div>")
         parts.append("</div>")
         return "".join(parts)
-    text = _MARKER.sub(lambda match: f'<sup class="rag-cite">[{match.group(1)}]</sup>', escape(answer.text))
+    text = MARKER.sub(lambda match: f'<sup class="rag-cite">[{match.group(1)}]</sup>', escape(answer.text))
     parts.append(f'<div class="rag-text">{text}</div>')
-    if answer.passages and not answer.meta.get("partial"):  # a streaming LLM's numbers change at the end
+    if answer.passages and not answer.partial:  # a streaming LLM's numbers change at the end
         listed = "; ".join(f"[{number}] {escape(passage.title)}" for number, passage in enumerate(answer.passages, 1))
         parts.append(f'<div class="rag-cited">{listed}</div>')
     return "".join(parts)
@@ -231,7 +231,6 @@ def answer_record(answer: Answer) -> dict[str, Any]:
     }
 
 
-def document_rows(documents: Iterable[dict[str, Any]]) -> list[list[Any]]:
+def document_rows(documents: Iterable[DocumentInfo]) -> list[list[Any]]:
     """Rows for the Documents table: title, date, file, chunks."""
-    return [[document["title"], document["date"] or "", document["doc_id"], document["n_chunks"]]
-            for document in documents]
+    return [[document.title, document.date or "", document.doc_id, document.n_chunks] for document in documents]

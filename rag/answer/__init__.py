@@ -1,0 +1,10 @@
+"""Answers grounded in passages: the offline answerer, and an optional LLM whose citations are checked.
+
+A new answerer takes a ``Reader`` (search, embed) and returns ``rag.Answer``s; ``stream``
+decides which one answers.
+"""
+
+from .reader import Reader
+from .stream import answer_stream
+
+__all__ = ["Reader", "answer_stream"]

@@ -1,0 +1,27 @@
+"""What an answerer needs from an index: search and embed, nothing more.
+
+Any object with these members can be answered over (``rag.Index`` is one); answerers never
+import the front door, so the dependency runs one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ..config import Settings
+from ..types import Passage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Reader(Protocol):
+    settings: Settings
+
+    def search(self, question: str, k: int | None = None, mode: str | None = None,
+               sources: Sequence[str] | None = None) -> list[Passage]: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, one row per text, from the model that built the index."""
+        ...

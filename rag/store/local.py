@@ -1,0 +1,199 @@
+"""The local store: one generation folder of SQLite metadata, FAISS vectors and a BM25 index.
+
+    gen-000007/chunks.sqlite  documents and chunks (text, offsets, lines, section, page, indexed text)
+    gen-000007/vectors.faiss  vectors keyed by chunk id (``rag.store.vectors``)
+    gen-000007/bm25/          the BM25 index and its row -> chunk id map (``rag.store.lexical``)
+
+``Store`` opens a generation for reading; ``Writer`` builds the next one from the current one
+and publishes it through the manifest (``rag.store.manifest``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import threading
+import weakref
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import IndexCorruptError, IndexMismatchError
+from ..types import Chunk, Document, DocumentInfo, Passage
+from . import vectors as dense
+from .lexical import Lexical
+from .manifest import REBUILD_HINT, Manifest, remove_stale, short, sync_tree, write_manifest
+
+if TYPE_CHECKING:
+    import numpy as np
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, content_hash TEXT NOT NULL,
+    encoding TEXT NOT NULL, text TEXT NOT NULL, n_chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id), ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, line_start INTEGER NOT NULL, line_end INTEGER NOT NULL,
+    text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+"""
+_PASSAGE_COLUMNS = ('c.chunk_id, c.doc_id, c.start, c."end", c.line_start, c.line_end, c.text, c.clean_text, '
+                    "c.section, c.page, d.title, d.date")
+
+
+class Store:
+    """One generation opened for reading: chunk look-ups, dense and keyword search, document texts."""
+
+    def __init__(self, index_dir: Path, manifest: Manifest) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        folder = index_dir / manifest.generation
+        try:
+            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            weakref.finalize(self, self._db.close)
+            self._db.execute("SELECT count(*) FROM chunks").fetchone()
+            self.vectors = dense.read_vectors(folder / "vectors.faiss")
+            self.lexical = Lexical.load(folder / "bm25")
+        except (sqlite3.Error, RuntimeError, OSError, ValueError, KeyError) as error:
+            raise IndexCorruptError(f"The index at {index_dir} is damaged ({short(error)}); {REBUILD_HINT}.") from None
+        if self.vectors.ntotal != manifest.chunk_count or self.vectors.d != manifest.dimension:
+            raise IndexCorruptError(
+                f"The index at {index_dir} is inconsistent ({self.vectors.ntotal} vectors of {self.vectors.d} dimensions "
+                f"for {manifest.chunk_count} chunks of {manifest.dimension}); {REBUILD_HINT}."
+            )
+        self._lock = threading.Lock()
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first."""
+        return dense.search(self.vectors, query, k)
+
+    def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        return dense.reconstruct(self.vectors, chunk_ids)
+
+    def passages(self, chunk_ids: Sequence[int] | np.ndarray) -> dict[int, Passage]:
+        """The chunks as passages (score 0, rank 0: the retriever sets both), keyed by chunk id."""
+        found: dict[int, Passage] = {}
+        ids = [int(chunk_id) for chunk_id in chunk_ids]
+        for offset in range(0, len(ids), 500):
+            batch = ids[offset : offset + 500]
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT {_PASSAGE_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})"
+            for (chunk_id, doc_id, start, end, line_start, line_end, text, clean_text, section, page, title,
+                 date) in self._rows(sql, batch):
+                found[chunk_id] = Passage(
+                    text=text, score=0.0, rank=0, source=doc_id, title=title, doc_id=doc_id, chunk_id=chunk_id,
+                    start=start, end=end, line_start=line_start, line_end=line_end, date=date,
+                    clean_text=clean_text, section=section, page=page)
+        return found
+
+    def chunk_ids_of(self, doc_ids: Sequence[str]) -> list[int]:
+        marks = ",".join("?" * len(doc_ids))
+        return [row[0] for row in self._rows(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
+
+    def documents(self) -> list[DocumentInfo]:
+        rows = self._rows("SELECT doc_id, title, date, n_chunks, encoding, length(text) FROM documents ORDER BY doc_id")
+        return [DocumentInfo(*row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str | None:
+        rows = self._rows("SELECT text FROM documents WHERE doc_id = ?", [doc_id])
+        return str(rows[0][0]) if rows else None
+
+    def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, list(parameters)).fetchall()
+
+    def size_on_disk(self) -> int:
+        folder = self.index_dir / self.manifest.generation
+        return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+    def close(self) -> None:
+        """Done with this generation. Searches in other threads may still hold the store (an ingest has
+        just swapped in the next one), so the database closes when the last holder drops it, not now:
+        the finalizer set up in ``__init__`` does it."""
+
+
+class Writer:
+    """Builds the next generation from the current one (or from nothing) and swaps it in."""
+
+    def __init__(self, index_dir: Path, previous: Manifest | None, settings: dict[str, Any], dimension: int) -> None:
+        self.index_dir = index_dir
+        self.generation = previous.next_generation() if previous else "gen-000001"
+        self.folder = index_dir / f"{self.generation}.tmp-{os.getpid()}"
+        remove_stale(index_dir, keep=previous.generation if previous else None)
+        self.folder.mkdir(parents=True)
+        if previous:
+            shutil.copyfile(index_dir / previous.generation / "chunks.sqlite", self.folder / "chunks.sqlite")
+            self.vectors = dense.read_vectors(index_dir / previous.generation / "vectors.faiss")
+            if self.vectors.d != dimension:
+                raise IndexMismatchError(
+                    f"The index has {self.vectors.d}-d vectors, the model gives {dimension}-d; {REBUILD_HINT}.")
+        else:
+            self.vectors = dense.new_vectors(dimension)
+        self.files = dict(previous.files) if previous else {}
+        self.settings = settings
+        self.dimension = dimension
+        self.db = sqlite3.connect(self.folder / "chunks.sqlite")
+        self.db.executescript(_SCHEMA)
+
+    def remove(self, doc_id: str) -> None:
+        import numpy as np
+
+        ids = [row[0] for row in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", [doc_id])]
+        if ids:
+            self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+        self.files.pop(doc_id, None)
+
+    def add(self, document: Document, chunks: Sequence[Chunk], indexed_texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Replace ``document`` with these chunks; ``indexed_texts`` are what was embedded, kept for BM25."""
+        import numpy as np
+
+        self.remove(document.doc_id)
+        first = (self.db.execute("SELECT max(chunk_id) FROM chunks").fetchone()[0] or 0) + 1
+        ids = np.arange(first, first + len(chunks), dtype=np.int64)
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [document.doc_id, document.title, document.date, document.content_hash, document.encoding, document.text,
+             len(chunks)],
+        )
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(int(chunk_id), chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.line_start, chunk.line_end,
+              chunk.text, chunk.clean_text, chunk.section, chunk.page, indexed)
+             for chunk_id, chunk, indexed in zip(ids, chunks, indexed_texts, strict=True)],
+        )
+        if len(chunks):
+            self.vectors.add_with_ids(vectors, ids)
+        self.files[document.doc_id] = {
+            "hash": document.content_hash, "title": document.title, "date": document.date, "chunks": len(chunks)
+        }
+
+    def indexed_texts(self) -> tuple[np.ndarray, list[str]]:
+        """Chunk ids and indexed texts of every chunk the new generation holds, in chunk id order."""
+        import numpy as np
+
+        rows = self.db.execute("SELECT chunk_id, indexed_text FROM chunks ORDER BY chunk_id").fetchall()
+        return np.asarray([row[0] for row in rows], dtype=np.int64), [row[1] for row in rows]
+
+    def commit(self, lexical: Lexical) -> Manifest:
+        """Write everything with ``lexical`` (built over ``indexed_texts()``), sync it, then swap the manifest."""
+        self.db.commit()
+        self.db.close()
+        lexical.save(self.folder / "bm25")
+        dense.write_vectors(self.vectors, self.folder / "vectors.faiss")
+        sync_tree(self.folder)
+        os.replace(self.folder, self.index_dir / self.generation)
+        manifest = Manifest(generation=self.generation, settings=self.settings, dimension=self.dimension,
+                            files=self.files, updated=datetime.now(UTC).isoformat(timespec="seconds"))
+        write_manifest(self.index_dir, manifest)
+        remove_stale(self.index_dir, keep=self.generation)
+        return manifest
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
