@@ -16,9 +16,10 @@ $(BIN)/rag: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(BIN)/rag
 
+# Chromium for the browser tests; Debian's python3.11-doc, real HTML documentation for the parser tests and eval/pydocs.jsonl
 setup: $(BIN)/rag
-	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@{ command -v chromium >/dev/null && [ -d /usr/share/doc/python3.11/html/library ]; } || [ "$$(id -u)" != 0 ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium python3.11-doc >/dev/null)
 
 $(INDEX)/manifest.json: | $(BIN)/rag
 	$(BIN)/rag ingest seeds --index $(INDEX)

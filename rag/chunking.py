@@ -1,8 +1,11 @@
-"""Documents to chunks: the one importer of langchain-text-splitters.
+"""Documents to chunks: whole sentences packed under one heading, with exact offsets in the file.
 
-The splitter cuts the clean text at paragraph, line, sentence, clause and word boundaries, in
-that order of preference; each chunk is then located in the clean text and mapped back to
-exact raw offsets and 1-based line numbers.
+Each section of a document (the text under one heading path) is cut on its own, so no chunk
+straddles a heading. Inside a section, sentences (``rag.sentences``) are packed greedily up to
+``chunk_size`` characters; neighbouring chunks share their last whole sentences up to
+``chunk_overlap`` characters. A single sentence longer than a chunk (a code block, a table) is
+cut by langchain-text-splitters at line, clause and word boundaries. Every chunk is a span of the
+document's visible text, mapped back to exact raw offsets and 1-based line numbers.
 """
 
 from __future__ import annotations
@@ -10,61 +13,129 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 
-from .types import Chunk, Document
+from .sentences import sentence_spans
+from .spans import encode_runs
+from .types import Chunk, Document, Parsed, Section
 
-# Sentence ends first, then clauses: a chunk boundary inside a sentence is the last resort.
-SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ": ", ", ", " ", ""]
+SECTION_SEPARATOR = " › "
+# For oversized sentences: lines first, then clauses, then words; a cut inside a word is the last resort.
+SEPARATORS = ["\n\n", "\n", "; ", ": ", ", ", " ", ""]
 
 
 def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Split ``document`` into overlapping chunks whose ``text`` is ``document.text[start:end]``."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_size,
-        chunk_overlap=min(chunk_overlap, chunk_size // 2),
-        separators=SEPARATORS,
-        keep_separator="end",
-        strip_whitespace=True,
-    )
-    clean = document.clean
+    """Split ``document`` into chunks whose ``text`` is ``document.text[start:end]``."""
+    parsed = document.parsed
     newlines = [index for index, char in enumerate(document.text) if char == "\n"]
-    chunks = []
-    for ordinal, (clean_start, clean_end) in enumerate(_locate(clean.text, splitter.split_text(clean.text))):
-        start, end = clean.raw_span(clean_start, clean_end)
-        chunks.append(
-            Chunk(
-                doc_id=document.doc_id,
-                ordinal=ordinal,
-                text=document.text[start:end],
-                clean_text=clean.text[clean_start:clean_end],
-                start=start,
-                end=end,
+    chunks: list[Chunk] = []
+    for block in _blocks(parsed):
+        for clean_start, clean_end, path in _pack(parsed.text, block, chunk_size, chunk_overlap):
+            start, end = parsed.raw_span(clean_start, clean_end)
+            chunks.append(Chunk(
+                doc_id=document.doc_id, ordinal=len(chunks), text=document.text[start:end],
+                clean_text=parsed.text[clean_start:clean_end], start=start, end=end,
                 line_start=bisect_right(newlines, start - 1) + 1,
-                line_end=bisect_right(newlines, end - 2) + 1 if end > start else bisect_right(newlines, start - 1) + 1,
-            )
-        )
+                line_end=bisect_right(newlines, max(start, end - 1) - 1) + 1,
+                section=SECTION_SEPARATOR.join(path), page=_page(parsed, clean_start),
+                offsets=encode_runs(parsed.starts, parsed.ends, clean_start, clean_end, start)))
     return chunks
 
 
-def _locate(text: str, pieces: list[str]) -> Iterator[tuple[int, int]]:
-    """Find each piece in ``text``, in order; overlapping pieces start after the previous start."""
-    search_from = 0
-    for piece in pieces:
-        if not piece.strip():
+def _blocks(parsed: Parsed) -> Iterator[list[Section]]:
+    """Runs of sections that chunks may span: a heading starts a new run, a definition term does not.
+
+    A heading with no text of its own joins the section it introduces.
+    """
+    block: list[Section] = []
+    pending: Section | None = None  # a bare heading waiting for its first subsection
+    for number, section in enumerate(parsed.sections):
+        if pending is not None:
+            section = Section(pending.start, section.end, section.path, section.soft)
+            pending = None
+        bare = bool(section.path) and parsed.text[section.start : section.end].strip() == section.path[-1]
+        if bare and number + 1 < len(parsed.sections):
+            pending = section
             continue
-        position = text.find(piece, search_from)
-        if position < 0:
-            position = text.find(piece)
+        if block and not section.soft:
+            yield block
+            block = []
+        block.append(section)
+    if block:
+        yield block
+
+
+Unit = tuple[int, int, tuple[str, ...], bool]  # visible start, end, section path, whole section
+
+
+def _pack(text: str, block: list[Section], chunk_size: int,
+          chunk_overlap: int) -> Iterator[tuple[int, int, tuple[str, ...]]]:
+    """Chunks of one block: whole small sections or whole sentences, up to ``chunk_size`` characters each.
+
+    Neighbouring chunks cut from the same section share its last sentences up to ``chunk_overlap``;
+    a chunk holding several sections is labelled with the path they share.
+    """
+    units: list[Unit] = []
+    for section in block:
+        if section.end - section.start <= chunk_size:
+            units.append((section.start, section.end, section.path, True))
+            continue
+        for start, end in sentence_spans(text[section.start : section.end]):
+            units.extend((piece_start, piece_end, section.path, False) for piece_start, piece_end
+                         in _fit(text, section.start + start, section.start + end, chunk_size))
+    begin = 0
+    while begin < len(units):
+        end = begin + 1
+        while end < len(units) and units[end][1] - units[begin][0] <= chunk_size:
+            end += 1
+        yield units[begin][0], units[end - 1][1], _shared_path([unit[2] for unit in units[begin:end]])
+        if end == len(units):
+            return
+        following = end  # the next chunk repeats the last sentences of a section it continues
+        last = units[end - 1]
+        while (following - 1 > begin and not units[following - 1][3] and units[following - 1][2] == last[2]
+               and units[end][2] == last[2] and last[1] - units[following - 1][0] <= chunk_overlap):
+            following -= 1
+        begin = following
+
+
+def _shared_path(paths: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The longest heading path that every path starts with."""
+    shared = paths[0]
+    for path in paths[1:]:
+        length = 0
+        while length < min(len(shared), len(path)) and shared[length] == path[length]:
+            length += 1
+        shared = shared[:length]
+    return shared
+
+
+def _fit(text: str, start: int, end: int, chunk_size: int) -> list[tuple[int, int]]:
+    """One sentence as one piece, or cut into pieces of at most ``chunk_size`` when it is longer."""
+    if end - start <= chunk_size:
+        return [(start, end)]
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=0, separators=SEPARATORS,
+                                              keep_separator="end", strip_whitespace=True)
+    pieces, search_from = [], start
+    for piece in splitter.split_text(text[start:end]):
+        position = text.find(piece, search_from, end)
         if position < 0:  # the splitter only cuts and strips, so this means a bug, not bad input
             raise ValueError(f"chunk not found in its document: {piece[:60]!r}")
-        search_from = position + 1
-        yield position, position + len(piece)
+        pieces.append((position, position + len(piece)))
+        search_from = position + len(piece)
+    return pieces
 
 
-def index_text(title: str, clean_text: str) -> str:
-    """What is embedded and BM25-indexed for a chunk: its document's title gives it context.
+def _page(parsed: Parsed, clean_start: int) -> int | None:
+    """1-based page of a visible offset, for paged formats (PDF); ``None`` otherwise."""
+    return bisect_right(parsed.pages, clean_start) if parsed.pages else None
 
-    A chunk that already holds the title (the document's head) does not get it twice.
+
+def index_text(title: str, section: str, clean_text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk: its document's title and section give it context.
+
+    A heading the chunk already starts with is not repeated.
     """
-    return clean_text if title in clean_text else f"{title}\n{clean_text}"
+    path = [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
+    context = SECTION_SEPARATOR.join(name for name in path if name not in clean_text[: len(name) + 200])
+    return f"{context}\n{clean_text}" if context else clean_text

@@ -157,7 +157,8 @@ def _write(
     chunked: list[tuple[Document, list[Chunk]]] = [
         (document, chunk_document(document, settings.chunk_size, settings.chunk_overlap)) for document in documents
     ]
-    texts = [index_text(document.title, chunk.clean_text) for document, chunks in chunked for chunk in chunks]
+    texts = [index_text(document.title, chunk.section, chunk.clean_text) for document, chunks in chunked
+             for chunk in chunks]
     vectors = embedder.embed(texts, progress=progress and len(texts) >= PROGRESS_MIN_CHUNKS)
     report.chunks_embedded = len(texts)
     writer = Writer(index_dir, previous, settings.index_settings(), embedder.dimension)

@@ -1,23 +1,23 @@
-"""Files to ``Document``s: walking a folder, decoding, PDF text, titles and dates.
+"""Files to ``Document``s: walking a folder, decoding, parsing each format, titles and dates.
 
-A file that cannot be used raises ``LoadError`` with a reason a person understands; the
-caller reports it and goes on with the rest of the folder.
+Each format is parsed by its own parser (``rag.formats``); this module picks the parser, decodes
+text files and falls back to the first lines of plain text for a title and a dateline. A file that
+cannot be used raises ``LoadError`` with a reason a person understands; the caller reports it and
+goes on with the rest of the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import SUPPORTED_SUFFIXES
-from .dates import dates_in, has_date
-from .markup import clean_markup
+from .dates import DATE_PATTERNS, dates_in, has_date
+from .formats import BINARY_SUFFIXES, FormatError, parse, parse_bytes
 from .types import Document
 
 log = logging.getLogger(__name__)
@@ -62,26 +62,28 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
 
 
 def load_document(source: SourceFile, data: bytes) -> Document:
-    """Decode ``data`` (the bytes of ``source``) into a ``Document`` with title and date."""
+    """Decode and parse ``data`` (the bytes of ``source``) into a ``Document`` with title and date."""
     suffix = source.path.suffix.lower()
-    if suffix == ".pdf":
-        text, encoding = _pdf_text(data), "pdf"
-    else:
-        text, encoding = decode_text(data)
-    if not text.strip():
-        raise LoadError("empty (no text)")
-    clean = clean_markup(text)
-    if not clean.text.strip():
-        raise LoadError("no text left once markup is removed")
-    header = _header_lines(clean.text)
-    title = _html_title(text) if suffix in (".html", ".htm") else None
+    try:
+        if suffix in BINARY_SUFFIXES:
+            parsed, encoding = parse_bytes(data, suffix), suffix.lstrip(".")
+        else:
+            text, encoding = decode_text(data)
+            if not text.strip():
+                raise LoadError("empty (no text)")
+            parsed = parse(text, suffix)
+    except FormatError as error:
+        raise LoadError(str(error)) from None
+    if not parsed.text.strip():
+        raise LoadError("no text left once markup is removed" if parsed.raw.strip() else "empty (no text)")
+    header = _header_lines(parsed.text)
     return Document(
         doc_id=source.rel,
         source=source.rel,
-        title=title or find_title(header) or source.path.stem,
-        date=find_date(header),
-        text=text,
-        clean=clean,
+        title=parsed.title or find_title(header) or source.path.stem,
+        date=parsed.date or find_dateline(header),
+        text=parsed.raw,
+        parsed=parsed,
         content_hash=hashlib.sha256(data).hexdigest(),
         encoding=encoding,
     )
@@ -114,37 +116,25 @@ def _checked(text: str, encoding: str) -> tuple[str, str]:
     return text, encoding
 
 
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("encrypted PDF (needs a password)")
-        return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
-    except LoadError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as error:
-        raise LoadError(f"broken PDF ({type(error).__name__}: {error})") from None
-
-
-_TITLE_TAG = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
-
-
-def _html_title(text: str) -> str | None:
-    match = _TITLE_TAG.search(text)
-    return clean_markup(match.group(2)).text.strip() or None if match else None
-
-
 def _header_lines(clean_text: str, count: int = 8) -> list[str]:
     lines = (line.strip() for line in clean_text[:5000].splitlines())
     return [line for line in lines if line][:count]
 
 
-def find_date(header: list[str]) -> str | None:
-    """The earliest date in the header lines, as ISO: a publication date precedes print or crawl dates."""
-    found = [day for line in header for day in dates_in(line)]
+DATELINE_SLACK = 30  # characters a dateline may hold besides its date: "Politics 2024.1.30.", "Nov. 27, 2024 Wednesday"
+
+
+def find_dateline(header: list[str]) -> str | None:
+    """The date a document states for itself in a dateline: a short header line that is mostly a date.
+
+    Several datelines (a print date above the publication date) give the earliest; a date inside a
+    sentence ("born 12 March 1950, she ...") is not a dateline.
+    """
+    found = []
+    for line in header:
+        dated = sum(len(match.group(0)) for pattern in DATE_PATTERNS for match in pattern.finditer(line))
+        if dated and len(line) - dated <= DATELINE_SLACK:
+            found.extend(dates_in(line))
     return min(found).isoformat() if found else None
 
 

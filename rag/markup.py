@@ -1,8 +1,9 @@
-"""Markup removal that remembers where every kept character came from.
+"""Markup removal for display: the chat shows windows of raw files with their markup taken out.
 
-Markdown and HTML noise (``**bold**``, ``\\_``, ``<sup>th</sup>``, ``&amp;``) is removed for
-embedding and display, while each character of the clean text keeps the span of the raw
-text it stands for, so chunks cut from the clean text still cite exact raw offsets.
+Documents are parsed by their own parsers (``rag.formats``); this is only for showing a few
+hundred characters around a passage. Markdown and HTML noise (``**bold**``, ``\\_``,
+``<sup>th</sup>``, ``&amp;``) is removed while each character of the clean text keeps the span of
+the raw text it stands for, so highlighted evidence lands on the right words.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import html
 import re
 from array import array
 from collections.abc import Callable
-
-from .types import CleanText
+from dataclasses import dataclass
 
 # A segment of clean text: (text, raw offset, contiguous). Contiguous text maps char by char
 # from the raw offset on; a non-contiguous one (a decoded entity) maps every char to the whole match.
@@ -63,6 +63,19 @@ def _compile(rules: list[Rule]) -> tuple[re.Pattern[str], list[Callable[[re.Matc
 
 
 _PATTERN, _HANDLERS = _compile(_COMMON_RULES)
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """Clean text plus, for every clean character i, the raw span ``[starts[i], ends[i])``."""
+
+    text: str
+    starts: array  # type: ignore[type-arg]
+    ends: array  # type: ignore[type-arg]
+
+    def raw_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
+        """Map a clean span to the raw span that covers it."""
+        return self.starts[clean_start], self.ends[clean_end - 1]
 
 
 def clean_markup(raw: str) -> CleanText:

@@ -11,16 +11,34 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class CleanText:
-    """Clean text plus, for every clean character i, the raw span ``[starts[i], ends[i])``."""
+class Section:
+    """A run of a document's visible text under one heading path; ``()`` before the first heading."""
 
-    text: str
-    starts: array  # type: ignore[type-arg]
+    start: int  # offsets in the visible text
+    end: int
+    path: tuple[str, ...]  # e.g. ("json — JSON encoder and decoder", "Exceptions")
+    soft: bool = False  # started by a definition term (an API signature), not a heading: small ones share chunks
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed document: visible text, its exact map to ``raw``, title, date, sections and pages."""
+
+    raw: str  # the text offsets refer to: the file's text, or the extracted text for pdf and docx
+    text: str  # visible text: what is chunked, embedded and shown
+    starts: array  # type: ignore[type-arg]  # visible character i stands for raw[starts[i]:ends[i]]
     ends: array  # type: ignore[type-arg]
+    title: str | None
+    date: str | None  # ISO YYYY-MM-DD, only when the document states its own date
+    sections: tuple[Section, ...]  # contiguous, in order, covering text
+    pages: tuple[int, ...] = ()  # visible-text offset where each page starts (pdf)
 
-    def raw_span(self, clean_start: int, clean_end: int) -> tuple[int, int]:
-        """Map a clean span to the raw span that covers it."""
-        return self.starts[clean_start], self.ends[clean_end - 1]
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Map the visible span ``[start, end)`` to the raw span that covers it."""
+        if end <= start:
+            position = self.starts[start] if start < len(self.starts) else len(self.raw)
+            return position, position
+        return self.starts[start], self.ends[end - 1]
 
 
 @dataclass(frozen=True)
@@ -31,8 +49,8 @@ class Document:
     source: str  # same as doc_id; kept separate so a UI never has to guess
     title: str
     date: str | None  # ISO date (YYYY-MM-DD) when the text gives one
-    text: str  # the file's text as decoded, offsets point into this
-    clean: CleanText  # markup removed, for embedding and display, with a map back to ``text``
+    text: str  # the file's text as decoded (extracted, for pdf and docx): offsets point into this
+    parsed: Parsed  # visible text with its map back to ``text``, sections and pages
     content_hash: str  # sha256 of the file's bytes
     encoding: str = "utf-8"
 
@@ -51,6 +69,7 @@ class Chunk:
     line_end: int
     section: str = ""  # heading path, e.g. "json — JSON encoder and decoder › Exceptions"
     page: int | None = None  # 1-based page of the chunk's start, for paged formats
+    offsets: bytes = b""  # clean_text's map back to text, as runs (rag.spans)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ for tests that must assert exact vectors."""
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import socket
@@ -25,6 +26,9 @@ from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# Debian's python3.11-doc (the Makefile installs it): real HTML documentation for parser and retrieval tests
+PYTHON_DOCS = Path("/usr/share/doc/python3.11/html/library")
+PYDOCS_PAGES = (ROOT / "eval" / "pydocs" / "pages.txt").read_text(encoding="utf-8").split()
 SERVER_ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -112,3 +116,30 @@ def start_chat_server(index_dir: Path, log: Path, seconds: float = 120) -> tuple
             time.sleep(0.3)
     stop_process(server)
     pytest.fail(f"the chat server did not answer at {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def make_pdf(pages: list[list[str]]) -> bytes:
+    """A minimal PDF with one Helvetica text line per entry; no PDF library needed to write it."""
+    def escape(line: str) -> str:
+        return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for lines in pages:
+        stream = "BT /F1 12 Tf 16 TL 72 720 Td " + " ".join(f"({escape(line)}) Tj T*" for line in lines) + " ET"
+        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
+                       f"/Contents {len(objects)} 0 R >>")
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1"))
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write("".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()

@@ -8,8 +8,8 @@ import pytest
 from conftest import SEEDS
 
 import rag
-from rag.answer.offline import sentence_spans
 from rag.answer.questions import fits_kind, is_follow_up, qualifiers, question_kind, search_query
+from rag.sentences import sentence_spans
 
 
 def assert_markers_point_at_passages(answer: rag.Answer) -> None:

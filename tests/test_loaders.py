@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from rag.loaders import LoadError, SourceFile, decode_text, find_date, find_title, iter_files, load_document, read_bytes
+from rag.loaders import LoadError, SourceFile, decode_text, find_dateline, find_title, iter_files, load_document, read_bytes
 from rag.markup import clean_markup
 
 
@@ -83,8 +83,8 @@ def test_html_title_and_text(tmp_path: Path):
                     "<body><p>Hello &amp; welcome</p></body></html>")
     document = load(page, tmp_path)
     assert document.title == "The Title"
-    assert "alert" not in document.clean.text
-    assert "Hello & welcome" in document.clean.text
+    assert "alert" not in document.parsed.text
+    assert "Hello & welcome" in document.parsed.text
 
 
 def test_pdf_text_is_extracted(tmp_path: Path):
@@ -99,9 +99,21 @@ def test_pdf_text_is_extracted(tmp_path: Path):
 
 
 def test_date_and_title_heuristics():
-    assert find_date(["Pyongyang, March 4, 2021 (KCNA)"]) == "2021-03-04"
-    assert find_date(["Published 2020-12-31", "Printed Jan. 5, 2021"]) == "2020-12-31"
-    assert find_date(["no date here"]) is None
+    assert find_dateline(["Pyongyang, March 4, 2021 (KCNA)"]) == "2021-03-04"
+    assert find_dateline(["Published 2020-12-31", "Printed Jan. 5, 2021"]) == "2020-12-31"
+    assert find_dateline(["no date here"]) is None
+    # a date inside a sentence is not the document's own date: a biography states a birth date
+    assert find_dateline(["Ada Lovelace", "Augusta Ada King was born on 10 December 1815 in London, England."]) is None
+
+
+def test_titles_come_from_headings_of_any_length_and_dates_from_where_documents_state_them(tmp_path: Path):
+    (tmp_path / "start.md").write_text("# Getting Started\n\nBorn on 10 December 1815, she wrote notes.\n")
+    (tmp_path / "page.html").write_text('<html><head><title>Intro — Site</title><meta name="date" content="2023-05-06">'
+                                        "</head><body><h1>Intro</h1><p>In 1815, on 10 December, a birth.</p></body></html>")
+    (tmp_path / "front.md").write_text("---\ntitle: Notes\ndate: 2022-02-03\n---\n\nText of March 4, 2021.\n")
+    assert (load(tmp_path / "start.md", tmp_path).title, load(tmp_path / "start.md", tmp_path).date) == ("Getting Started", None)
+    assert (load(tmp_path / "page.html", tmp_path).title, load(tmp_path / "page.html", tmp_path).date) == ("Intro", "2023-05-06")
+    assert (load(tmp_path / "front.md", tmp_path).title, load(tmp_path / "front.md", tmp_path).date) == ("Notes", "2022-02-03")
     assert find_title(["Nov. 27, 2024", "Masthead", "A Real Headline Of Four Words"]) == "A Real Headline Of Four Words"
 
 

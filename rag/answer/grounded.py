@@ -9,19 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from ..config import Settings
 from ..errors import LLMError
 from ..markers import check_citations, renumber
+from ..sentences import sentence_spans
 from ..store.lexical import tokenize
 from ..types import Answer, Citation, Passage
 from .llm import LLMClient
-from .offline import sentence_spans
 from .prompt import build_messages
+from .reader import Reader
 
 
-def llm_answer(settings: Settings, question: str, passages: Sequence[Passage], query: str, offline: Answer,
+def llm_answer(reader: Reader, question: str, passages: Sequence[Passage], query: str, offline: Answer,
                history: Sequence[str]) -> Iterator[Answer]:
     """Partial answers as the LLM streams, then the checked one (or ``offline`` with a notice on failure)."""
+    settings = reader.settings
     client = LLMClient(settings.llm_base_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout)
     pieces: list[str] = []
     try:
@@ -33,10 +34,10 @@ def llm_answer(settings: Settings, question: str, passages: Sequence[Passage], q
         yield replace(offline, notice=f"The LLM failed ({error}); this is the offline answer.")
         return
     checked = check_citations("".join(pieces), len(passages))
-    yield _final(question, checked.text, passages, checked.cited, checked.grounded, query)
+    yield _final(reader, question, checked.text, passages, checked.cited, checked.grounded, query)
 
 
-def _final(question: str, text: str, passages: Sequence[Passage], cited: Sequence[int], grounded: bool,
+def _final(reader: Reader, question: str, text: str, passages: Sequence[Passage], cited: Sequence[int], grounded: bool,
            query: str) -> Answer:
     """Markers become 1..n in order of first use, so ``[n]`` is ``passages[n - 1]`` of the answer."""
     text, order = renumber(text, cited)
@@ -44,15 +45,17 @@ def _final(question: str, text: str, passages: Sequence[Passage], cited: Sequenc
     notice = None if grounded or abstained else "This answer cites no passage: treat it as ungrounded."
     cited_passages = tuple(passages[old - 1] for old in order)
     return Answer(question=question, text=text, passages=cited_passages, abstained=abstained,
-                  citations=tuple(_evidence(text, marker, passage) for marker, passage in enumerate(cited_passages, 1)),
+                  citations=tuple(_evidence(reader, text, marker, passage) for marker, passage in enumerate(cited_passages, 1)),
                   related=tuple(passages[:3]) if abstained else (), grounded=grounded or abstained, notice=notice,
                   search_query=query)
 
 
-def _evidence(text: str, marker: int, passage: Passage) -> Citation:
+def _evidence(reader: Reader, text: str, marker: int, passage: Passage) -> Citation:
     """The sentence of ``passage`` that shares most terms with the answer's sentences citing ``[marker]``."""
     claims = set(tokenize(" ".join(text[start:end] for start, end in sentence_spans(text)
                                    if f"[{marker}]" in text[start:end])))
-    spans = sentence_spans(passage.text) or [(0, len(passage.text))]
-    start, end = max(spans, key=lambda span: len(claims & set(tokenize(passage.text[span[0] : span[1]]))))
-    return Citation(marker, passage.start + start, passage.start + end, passage.text[start:end])
+    clean = passage.clean_text
+    spans = sentence_spans(clean) or [(0, len(clean))]
+    best = max(spans, key=lambda span: len(claims & set(tokenize(clean[span[0] : span[1]]))))
+    start, end = reader.raw_span(passage, *best)
+    return Citation(marker, start, end, passage.text[start - passage.start : end - passage.start])

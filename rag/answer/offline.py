@@ -14,16 +14,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..markup import clean_markup
+from ..sentences import sentence_spans
 from ..store.lexical import tokenize
 from ..types import Answer, Citation, Passage
 from .questions import fits_kind, has_person, names, qualifiers, question_kind
 from .reader import Reader
 
 log = logging.getLogger(__name__)
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[*A-Z0-9])|\n\s*\n|\n(?=[A-Z#*\-])")
-
 
 @dataclass(frozen=True)
 class AnswerPolicy:
@@ -35,20 +32,6 @@ class AnswerPolicy:
     person_bonus: float = 0.1  # for who-questions, a sentence naming someone new
     second_sentence: float = 0.9  # a second sentence is added when it scores this close to the best
     max_sentences: int = 2
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence boundaries in ``text`` as ``(start, end)``, whitespace trimmed."""
-    spans, position = [], 0
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        end = match.start() if match else len(text)
-        piece = text[position:end]
-        stripped = piece.strip()
-        if stripped:
-            offset = position + piece.index(stripped)
-            spans.append((offset, offset + len(stripped)))
-        position = match.end() if match else len(text)
-    return spans
 
 
 @dataclass(frozen=True)
@@ -67,7 +50,7 @@ def offline_answer(reader: Reader, question: str, passages: Sequence[Passage], q
     kind = question_kind(question)
     required = qualifiers(query) + [name.lower() for name in names(query)]
     in_scope = [number for number, passage in enumerate(passages) if _mentions(passage, required)]
-    candidates = [c for c in _sentences(passages) if c.passage_index in in_scope and fits_kind(kind, c.clean)]
+    candidates = [c for c in _sentences(reader, passages) if c.passage_index in in_scope and fits_kind(kind, c.clean)]
     if not candidates:
         return _abstain(question, passages, query, f"no {kind} sentence in passages mentioning {required}")
     ranked = _score(reader, question, query, candidates, [p.title for p in passages], policy)
@@ -84,17 +67,20 @@ def _mentions(passage: Passage, required: Sequence[str]) -> bool:
     return all(re.search(rf"\b{re.escape(term)}\b", context) for term in required)
 
 
-def _sentences(passages: Sequence[Passage]) -> list[_Candidate]:
+def _sentences(reader: Reader, passages: Sequence[Passage]) -> list[_Candidate]:
     """Every body sentence of the passages; headlines and scraps of a few words are not answers."""
     found, seen = [], set()
     for number, passage in enumerate(passages):
-        for start, end in sentence_spans(passage.text):
-            raw = passage.text[start:end]
-            clean = " ".join(clean_markup(raw).text.split())
-            where = (passage.source, passage.start + start)  # overlapping chunks share sentences
-            if len(clean.split()) >= 5 and clean not in passage.title and where not in seen:
+        for clean_start, clean_end in sentence_spans(passage.clean_text):
+            clean = " ".join(passage.clean_text[clean_start:clean_end].split())
+            if len(clean.split()) < 5 or clean in passage.title:
+                continue
+            start, end = reader.raw_span(passage, clean_start, clean_end)
+            where = (passage.source, start)  # overlapping chunks share sentences
+            if where not in seen:
                 seen.add(where)
-                found.append(_Candidate(number, passage.start + start, passage.start + end, raw, clean))
+                found.append(_Candidate(number, start, end, passage.text[start - passage.start : end - passage.start],
+                                        clean))
     return found
 
 

@@ -25,3 +25,7 @@ class Reader(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, from the model that built the index."""
         ...
+
+    def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int]:
+        """File offsets of ``passage.clean_text[clean_start:clean_end]``, for citations."""
+        ...

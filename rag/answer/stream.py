@@ -24,4 +24,4 @@ def answer_stream(reader: Reader, question: str, k: int = 5, mode: str | None = 
         return
     from .grounded import llm_answer
 
-    yield from llm_answer(settings, question, passages, query, offline, history)
+    yield from llm_answer(reader, question, passages, query, offline, history)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import spans
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, DocumentInfo, Passage
 from . import vectors as dense
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id), ordinal INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, line_start INTEGER NOT NULL, line_end INTEGER NOT NULL,
-    text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL);
+    text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL,
+    offsets BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 """
 _PASSAGE_COLUMNS = ('c.chunk_id, c.doc_id, c.start, c."end", c.line_start, c.line_end, c.text, c.clean_text, '
@@ -87,6 +89,16 @@ class Store:
                     start=start, end=end, line_start=line_start, line_end=line_end, date=date,
                     clean_text=clean_text, section=section, page=page)
         return found
+
+    def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int] | None:
+        """File offsets of ``passage.clean_text[clean_start:clean_end]`` from the chunk's stored map;
+        ``None`` when this generation no longer holds the chunk (its document changed since)."""
+        rows = self._rows("SELECT offsets, start FROM chunks WHERE chunk_id = ? AND doc_id = ?",
+                          [passage.chunk_id, passage.doc_id])
+        if not rows or rows[0][1] != passage.start:
+            return None
+        start, end = spans.raw_span(rows[0][0], clean_start, clean_end)
+        return passage.start + start, passage.start + end
 
     def chunk_ids_of(self, doc_ids: Sequence[str]) -> list[int]:
         marks = ",".join("?" * len(doc_ids))
@@ -160,9 +172,9 @@ class Writer:
              len(chunks)],
         )
         self.db.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(int(chunk_id), chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.line_start, chunk.line_end,
-              chunk.text, chunk.clean_text, chunk.section, chunk.page, indexed)
+              chunk.text, chunk.clean_text, chunk.section, chunk.page, indexed, chunk.offsets)
              for chunk_id, chunk, indexed in zip(ids, chunks, indexed_texts, strict=True)],
         )
         if len(chunks):

@@ -26,7 +26,7 @@ from typing import Any
 from ..config import INDEX_FIELDS
 from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 
-FORMAT_VERSION = 2  # 2: chunks keep their indexed text, section and page
+FORMAT_VERSION = 3  # 2: chunks keep their indexed text, section and page; 3: and their map to the file
 MANIFEST = "manifest.json"
 REBUILD_HINT = "run `rag ingest --rebuild` to build it again"
 _GENERATION = re.compile(r"gen-\d{6}")

@@ -1,0 +1,140 @@
+"""Documents as people have them, through the whole pipeline: real HTML docs, Markdown, PDF pages,
+Word sections; every passage cites an exact span of its file and carries its section and page."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PYDOCS_PAGES, PYTHON_DOCS, FakeEmbedder, make_pdf
+
+import rag
+from rag.spans import char_spans, raw_span
+
+FURNITURE = ("Previous topic", "Next topic", "Report a Bug", "Show Source", "Table of Contents", "This Page",
+             "Navigation", "©")
+
+
+@pytest.fixture(scope="module")
+def pydocs_index(tmp_path_factory: pytest.TempPathFactory) -> rag.Index:
+    folder = tmp_path_factory.mktemp("pydocs")
+    for name in PYDOCS_PAGES:
+        shutil.copy(PYTHON_DOCS / name, folder / name)
+    return rag.build_index(folder, folder.parent / "pydocs-index", settings=rag.Settings(model="fake"),
+                           embedder=FakeEmbedder())
+
+
+def all_passages(index: rag.Index) -> list[rag.Passage]:
+    store = index.store
+    return list(store.passages(store.chunk_ids_of([document.doc_id for document in index.documents()])).values())
+
+
+def test_every_chunk_of_the_python_docs_is_an_exact_span_with_its_visible_text(pydocs_index: rag.Index) -> None:
+    passages = all_passages(pydocs_index)
+    assert len(pydocs_index.documents()) == 15 and len(passages) > 300
+    for passage in passages:
+        raw = pydocs_index.document_text(passage.doc_id)
+        assert raw is not None and raw[passage.start : passage.end] == passage.text
+        # every visible character stands for itself (or its entity) in the file, inside the chunk's span
+        offsets = pydocs_index.store._rows("SELECT offsets FROM chunks WHERE chunk_id = ?", [passage.chunk_id])[0][0]
+        spans = char_spans(offsets)
+        assert len(spans) == len(passage.clean_text)
+        previous = 0
+        for position, (char, (start, end)) in enumerate(zip(passage.clean_text, spans)):
+            assert previous <= start <= end <= len(passage.text)
+            previous = start
+            if not char.isspace() and char != "|":
+                assert html.unescape(passage.text[start:end]) == char, (passage.doc_id, position, char)
+        assert passage.section.startswith(passage.title), (passage.section, passage.title)
+        assert not [phrase for phrase in FURNITURE if phrase in passage.clean_text], passage.clean_text[:200]
+
+
+def test_sentences_inside_a_chunk_map_to_the_words_of_the_file(pydocs_index: rag.Index) -> None:
+    passage = next(p for p in all_passages(pydocs_index) if "JSONDecodeError" in p.clean_text and p.doc_id == "json.html")
+    index = pydocs_index
+    offsets = index.store._rows("SELECT offsets FROM chunks WHERE chunk_id = ?", [passage.chunk_id])[0][0]
+    start = passage.clean_text.index("JSONDecodeError")
+    first, last = raw_span(offsets, start, start + len("JSONDecodeError"))
+    assert passage.text[first:last] == "JSONDecodeError"
+    assert index.raw_span(passage, start, start + len("JSONDecodeError")) == (passage.start + first, passage.start + last)
+
+
+def test_markdown_names_code_and_sections_survive(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "guide.md").write_text(
+        "# Getting Started\n\nCall `__init__` with **kwargs; the snake_case name __main__ stays.\n\n"
+        "## Install\n\nRun this:\n\n```python\ndef main(**kwargs):\n    return __name__\n```\n\n"
+        "## Usage\n\nThe __missing__ hook handles absent keys.\n", encoding="utf-8")
+    index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    assert index.documents()[0].title == "Getting Started"
+    passages = all_passages(index)
+    text = "\n".join(passage.clean_text for passage in passages)
+    for name in ("__init__", "**kwargs", "snake_case", "__main__", "__missing__", "def main(**kwargs):\n    return __name__"):
+        assert name in text, name
+    sections = {passage.section for passage in passages}
+    assert sections == {"Getting Started", "Getting Started › Install", "Getting Started › Usage"}
+    usage = next(passage for passage in passages if "__missing__" in passage.clean_text)
+    assert usage.section == "Getting Started › Usage" and usage.page is None
+
+
+def test_each_pdf_passage_knows_its_page(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    topics = {1: "volcanoes erupt molten basalt", 2: "glaciers carve deep valleys", 3: "deserts receive little rain"}
+    pages = [["Field Notes Quarterly", f"On page {number}, {topic}. " * 3, f"Page {number} of 3"]
+             for number, topic in topics.items()]
+    (folder / "notes.pdf").write_bytes(make_pdf(pages))
+    index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake", chunk_size=100,
+                                                                             chunk_overlap=0), embedder=FakeEmbedder())
+    for number, topic in topics.items():
+        found = index.search(topic, k=1, mode="bm25")[0]
+        assert found.page == number and topic in found.clean_text
+    assert not any("Field Notes Quarterly" in p.clean_text or "of 3" in p.clean_text for p in all_passages(index))
+
+
+def test_word_documents_have_sections_and_tables(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Harvest Plan", 1)
+    document.add_paragraph("The orchard yields walnuts in October.")
+    document.add_heading("Budget", 2)
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "Item", "Cost"
+    table.cell(1, 0).text, table.cell(1, 1).text = "Tractor", "1200"
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    document.save(str(folder / "plan.docx"))
+    index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    assert index.documents()[0].title == "Harvest Plan"
+    walnut = index.search("walnuts October", k=1, mode="bm25")[0]
+    tractor = index.search("Tractor cost", k=1, mode="bm25")[0]
+    assert walnut.section == "Harvest Plan" and tractor.section == "Harvest Plan › Budget"
+    assert "Tractor | 1200" in tractor.clean_text
+
+
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+@pytest.mark.parametrize("opening", ["<script>", "<!--"])
+def test_a_megabyte_of_unclosed_markup_ingests_in_linear_time(tmp_path: Path, suffix: str, opening: str) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / f"tiny{suffix}").write_text("A small page about walnuts.\n", encoding="utf-8")
+    started = time.perf_counter()
+    rag.build_index(folder, tmp_path / "tiny-index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    tiny = time.perf_counter() - started
+    (folder / f"hostile{suffix}").write_text("Walnuts are tasty. " + (opening + "x ") * 350_000, encoding="utf-8")
+    started = time.perf_counter()
+    rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    assert time.perf_counter() - started < tiny + 5
+
+
+def test_a_plain_text_file_is_indexed_as_written(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Plain notes: <script>kept as text</script> and __init__ too.\n", encoding="utf-8")
+    index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    assert "<script>kept as text</script> and __init__ too." in all_passages(index)[0].clean_text
