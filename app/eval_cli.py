@@ -28,7 +28,10 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     command: argparse.ArgumentParser = subparsers.add_parser("eval", help=help_text, description=help_text)
     command.add_argument("evalset", nargs="?", default="eval/seeds.jsonl",
                          help="JSONL eval set (default eval/seeds.jsonl; format in eval/README.md)")
-    command.add_argument("--index", help="index folder (default: $RAG_INDEX or .rag/index)")
+    command.add_argument("--index", help="an existing index to evaluate (default: an index of --docs, built once and "
+                                         "cached under .rag/eval-index)")
+    command.add_argument("--docs", help="the folder the eval set was written for (default: seeds/ beside eval/ for "
+                                        "the seeds eval set)")
     command.add_argument("--modes", nargs="+", choices=MODES, default=["dense", "bm25", "hybrid"],
                          help="retrieval modes to compare (default: all three)")
     command.add_argument("-k", type=int, default=10, help="passages retrieved per question (default 10)")
@@ -39,6 +42,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     command.add_argument("--no-answers", action="store_true", help="score retrieval only (skip asking every question)")
     command.add_argument("--beir", help="BEIR dataset folder (corpus.jsonl, queries.jsonl, qrels) to benchmark")
     command.add_argument("--squad", help="SQuAD v1.1 JSON file (.json or .json.gz) to benchmark")
+    command.add_argument("--squad-answers", type=int, default=400, metavar="N",
+                         help="with --squad, also answer N answerable and N unanswerable questions of the held-out "
+                              "half and report containment, abstentions and reply length (0 skips; default 400)")
     command.add_argument("--chunk-size", type=int, help="characters per chunk for --beir/--squad (default 20000: "
                                                          "one chunk per document)")
     command.add_argument("--fusion-weights", nargs="+", type=float, default=[],
@@ -57,10 +63,8 @@ def run(args: argparse.Namespace) -> int:
                                 "chunk size on the seeds, run `rag ingest --chunk-size N --index DIR`, then "
                                 "`rag eval --index DIR`.")
     from rag.eval import evaluate
-    from rag.index import load_index
 
-    index = load_index(settings=load_settings(index_dir=args.index))
-    report = evaluate(index, args.evalset, modes=args.modes, k=args.k, answers=not args.no_answers)
+    report = evaluate(_eval_index(args), args.evalset, modes=args.modes, k=args.k, answers=not args.no_answers)
     written = report.write(args.out, plot=not args.no_plot)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
@@ -71,6 +75,26 @@ def run(args: argparse.Namespace) -> int:
         print(report.diagnostics())
     print(f"\nWrote {', '.join(str(path) for path in written)} in {report.seconds:.1f} s.")
     return 0
+
+
+def _eval_index(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The index to evaluate: ``--index`` as it is, or an index of the eval set's documents, cached by folder
+    and settings, so the harness never depends on whatever ``.rag/index`` holds."""
+    import hashlib
+
+    from rag.index import build_index, load_index
+
+    if args.index:
+        return load_index(settings=load_settings(index_dir=args.index))
+    evalset = Path(args.evalset)
+    docs = Path(args.docs) if args.docs else evalset.resolve().parent.parent / "seeds"
+    if not args.docs and evalset.name != "seeds.jsonl":
+        raise InvalidQueryError(f"Pass --docs with the folder {evalset} was written for, or --index with its index.")
+    if not docs.is_dir():
+        raise InvalidQueryError(f"No folder {docs} to index for {evalset}: pass --docs DIR or --index DIR.")
+    settings = load_settings()
+    key = hashlib.sha1(f"{docs.resolve()}|{sorted(settings.index_settings().items())}".encode()).hexdigest()[:12]
+    return build_index(docs, Path(".rag") / "eval-index" / key, settings=settings)
 
 
 def _benchmarks(args: argparse.Namespace) -> int:
@@ -94,6 +118,24 @@ def _benchmarks(args: argparse.Namespace) -> int:
         if not args.json:
             print(report.table())
             print(f"Wrote {path} (index {report.seconds['index']:.0f} s).\n")
+    answers = _squad_answers(args, out) if args.squad and args.squad_answers else None
     if args.json:
-        print(json.dumps([report.to_dict() for report in reports], indent=2))
+        print(json.dumps([report.to_dict() for report in reports] + ([answers] if answers else []), indent=2))
     return 0
+
+
+def _squad_answers(args: argparse.Namespace, out: Path) -> dict[str, float]:
+    """Answers on SQuAD's held-out half (the answerer is fitted on the first), 150 paragraphs removed."""
+    from rag.eval.squad_answers import answer_report, prepare, read_halves
+
+    _, held_out = read_halves(args.squad)
+    index, cases = prepare(held_out, Path(BENCH_WORK) / "squad-answers", removed=150, seed=0, settings=load_settings())
+    report = answer_report(index, cases, limit=args.squad_answers)
+    path = out / "squad-answers.json"
+    path.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    if not args.json:
+        print("SQuAD answers, held-out half (second half of the articles by title), 150 paragraphs removed:")
+        for name, value in report.items():
+            print(f"{name:<26}{value:.3f}" if isinstance(value, float) else f"{name:<26}{value}")
+        print(f"Wrote {path}.")
+    return report

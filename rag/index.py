@@ -85,6 +85,10 @@ class Index:
         """Unit vectors of ``texts`` with the index's model (recent texts come from a cache)."""
         return self.embedder.embed(texts)
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of each term over the indexed chunks."""
+        return self.store.lexical.idf(terms)
+
     def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int]:
         """File offsets of ``passage.clean_text[clean_start:clean_end]`` (the whole passage if it changed since)."""
         return self.store.raw_span(passage, clean_start, clean_end) or (passage.start, passage.end)

@@ -109,6 +109,8 @@ class Citation:
     start: int  # offsets of the evidence sentence in the source file
     end: int
     text: str  # the evidence sentence as it stands in the file
+    answer_start: int | None = None  # offsets of the short answer inside it, when the reply opens with one
+    answer_end: int | None = None
 
 
 @dataclass(frozen=True)

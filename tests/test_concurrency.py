@@ -90,7 +90,10 @@ def test_eight_clients_chat_while_another_process_adds_documents(
 
     assert errors == []
     assert len(latencies) == CLIENTS * QUESTIONS_EACH
-    assert [answer["question"] for answer in answers if answer["abstained"] or not answer["sources"]] == []
+    # every reply is whole: cited sources, or an abstention that lists the closest passages
+    assert [answer["question"] for answer in answers
+            if not (answer["sources"] if not answer["abstained"] else answer["related"])] == []
+    assert sum(not answer["abstained"] for answer in answers) >= len(answers) // 2
     p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[-1]
     record_property("ask_p50_s", round(p50, 3))
     record_property("ask_p95_s", round(p95, 3))

@@ -171,6 +171,20 @@ def test_eval_command_prints_the_table_and_writes_the_report(seed_index: rag.Ind
         eval_cli.run(parser.parse_args(["eval", "--chunk-size", "300"]))
 
 
+def test_eval_without_an_index_builds_one_of_the_eval_sets_documents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)  # a fresh folder: no .rag/index anywhere
+    parser = argparse.ArgumentParser()
+    eval_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["eval", str(EVAL_SET), "--modes", "bm25", "--no-answers"])
+    assert eval_cli.run(args) == 0
+    assert "hit@1" in capsys.readouterr().out
+    assert (tmp_path / ".rag" / "eval" / "report.json").exists() and (tmp_path / ".rag" / "eval" / "hit_at_k.png").exists()
+    assert len(list((tmp_path / ".rag" / "eval-index").iterdir())) == 1
+    with pytest.raises(rag.InvalidQueryError, match="--docs"):
+        eval_cli.run(parser.parse_args(["eval", str(ROOT / "eval" / "pydocs.jsonl")]))
+
+
 # --- public benchmarks ------------------------------------------------------------------------
 
 CORPUS = [
@@ -288,3 +302,31 @@ def test_eval_command_runs_a_beir_benchmark(tmp_path: Path, monkeypatch: pytest.
     assert "rrf" in printed and "hybrid@0.3" in printed and "nDCG@10" in printed
     saved = json.loads((tmp_path / ".rag" / "eval" / "tiny-200.json").read_text(encoding="utf-8"))
     assert saved["queries"] == 2 and (tmp_path / ".rag" / "bench" / "tiny" / "docs" / "d1.html").exists()
+
+
+def _squad_file(path: Path) -> Path:
+    """Four one-paragraph articles (two per half once sorted by title), one question each."""
+    facts = {"Zebra": ("Zebras live in Kenya.", "Where do zebras live?", "Kenya"),
+             "Apple": ("Apples grow in orchards.", "Where do apples grow?", "orchards"),
+             "Moon": ("The Moon orbits the Earth every 27 days.", "How often does the Moon orbit?", "27 days"),
+             "Bridge": ("The bridge opened in 1932 over the river.", "When did the bridge open?", "1932")}
+    data = [{"title": title, "paragraphs": [{"context": context, "qas": [
+        {"id": title, "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}]}]}
+        for title, (context, question, answer) in facts.items()]
+    path.write_text(json.dumps({"version": "1.1", "data": data}), encoding="utf-8")
+    return path
+
+
+def test_squad_halves_draws_and_answer_report(tmp_path: Path) -> None:
+    from rag.eval.squad_answers import answer_report, prepare, read_halves
+
+    first, second = read_halves(_squad_file(tmp_path / "squad.json"))
+    assert [p.article for p in first] == ["Apple", "Bridge"] and [p.article for p in second] == ["Moon", "Zebra"]
+    index, cases = prepare(second, tmp_path / "work", removed=1, seed=0, settings=rag.Settings(model="fake"),
+                           embedder=FakeEmbedder())
+    assert len(index.documents()) == 1 and sorted(case.answerable for case in cases) == [False, True]
+    kept = next(case for case in cases if case.answerable)
+    assert index.documents()[0].title == kept.article
+    report = answer_report(index, cases)
+    assert report["answerable"] == report["unanswerable"] == 1
+    assert all(0.0 <= report[name] <= 1.0 for name in ("containment", "answerable abstained", "unanswerable abstained"))

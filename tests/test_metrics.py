@@ -104,3 +104,10 @@ def test_abstention_precision_and_recall() -> None:
     assert metrics.abstention_precision_recall([True], [True]) == (0.0, None)
     with pytest.raises(ValueError):
         metrics.abstention_precision_recall([True], [True, False])
+
+
+def test_abstention_curve_by_hand():
+    from rag.eval.report import abstention_curve
+
+    curve = abstention_curve([0.1, 0.2, 0.8, 0.9], [False, True, False, True])
+    assert curve == [(0.2, 1.0, 0.5), (0.8, 0.5, 0.5), (0.9, 2 / 3, 1.0), (float("inf"), 0.5, 1.0)]

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import rag
 from app.ui import render
 from app.ui.app import chat_turn
 from rag import Answer, Citation, InvalidQueryError, Passage
@@ -63,6 +64,19 @@ def test_highlight_clips_and_merges_spans():
     assert render.highlight("abcdef", [(-5, 2), (1, 3), (10, 20)]) == '<mark class="rag-evidence">abc</mark>def'
     assert render.highlight("a<b>c", []) == "ac"  # markup is cleaned, then escaped
     assert render.highlight("x &lt;b&gt; y", [(0, 1)]) == '<mark class="rag-evidence">x</mark> &lt;b&gt; y'
+
+
+def test_the_short_answer_is_strong_inside_its_marked_evidence():
+    assert render.highlight("one two three four", [(4, 13)], [(8, 13)]) == (
+        'one <mark class="rag-evidence">two <strong class="rag-answer">three</strong></mark> four')
+    passage = make_passage()
+    citation = evidence_citation()
+    short = rag.Citation(1, citation.start, citation.end, citation.text, citation.start, citation.start + 11)
+    answer = rag.Answer(question="Who?", text=f"Jo Yong Won — {EVIDENCE} [1]", passages=(passage,), abstained=False,
+                        citations=(short,))
+    assert '<span class="rag-short">Jo Yong Won</span> — ' in render.answer_html(answer)
+    card = render.source_html(passage, "[1]", [short])
+    assert '<mark class="rag-evidence"><strong class="rag-answer">Jo Yong Won</strong> made an opening address.</mark>' in card
 
 
 def test_context_shows_the_passage_inside_its_document():

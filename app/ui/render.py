@@ -44,6 +44,8 @@ CSS = """
 .rag-meta { font-size: .8em; opacity: .75; margin: .15em 0 .4em 0; }
 .rag-passage { font-size: .9em; line-height: 1.45; max-height: 16em; overflow-y: auto; }
 mark.rag-evidence { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
+strong.rag-answer { background: #fbbf24; border-radius: 2px; }
+.rag-short { font-weight: 700; }
 .rag-context summary { cursor: pointer; font-size: .85em; color: var(--color-accent); margin-top: .4em; }
 .rag-context-text { position: relative; font-size: .85em; line-height: 1.45; max-height: 22em; overflow-y: auto;
   margin-top: .4em; padding: .5em; border-radius: 6px; background: var(--background-fill-secondary); }
@@ -93,6 +95,9 @@ def answer_html(answer: Answer) -> str:
         parts.append("</div>")
         return "".join(parts)
     text = MARKER.sub(lambda match: f'<sup class="rag-cite">[{match.group(1)}]</sup>', escape(answer.text))
+    short, dash, _ = answer.text.partition(" — ")
+    if dash and any(citation.answer_start is not None for citation in answer.citations):
+        text = f'<span class="rag-short">{escape(short)}</span>' + text[len(escape(short)):]
     parts.append(f'<div class="rag-text">{text}</div>')
     if answer.passages and not answer.partial:  # a streaming LLM's numbers change at the end
         listed = "; ".join(f"[{number}] {escape(passage.title)}" for number, passage in enumerate(answer.passages, 1))
@@ -100,12 +105,27 @@ def answer_html(answer: Answer) -> str:
     return "".join(parts)
 
 
-def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    """``text`` escaped, with each ``(start, end)`` span (offsets into ``text``) inside ``<mark>``.
+def highlight(text: str, spans: Iterable[tuple[int, int]], answers: Iterable[tuple[int, int]] = ()) -> str:
+    """``text`` escaped, with each ``(start, end)`` span (offsets into ``text``) inside ``<mark>``, and each
+    short-answer span inside ``<strong class="rag-answer">`` within it.
 
     Spans are clipped to the text and merged where they overlap, so offsets from another
     layer of the pipeline can never break the markup.
     """
+    marks, strong = _merged(text, spans), _merged(text, answers)
+    bounds = sorted({0, len(text), *(edge for span in marks + strong for edge in span)})
+    pieces = []
+    for start, end in zip(bounds, bounds[1:]):
+        piece = plain(text[start:end])
+        if any(low <= start and end <= high for low, high in strong):
+            piece = f'<strong class="rag-answer">{piece}</strong>'
+        if any(low <= start and end <= high for low, high in marks):
+            piece = f'<mark class="rag-evidence">{piece}</mark>'
+        pieces.append(piece)
+    return "".join(pieces).replace('</mark><mark class="rag-evidence">', "")
+
+
+def _merged(text: str, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[list[int]] = []
     for start, end in sorted((max(0, start), min(len(text), end)) for start, end in spans):
         if start >= end:
@@ -114,18 +134,18 @@ def highlight(text: str, spans: Iterable[tuple[int, int]]) -> str:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    pieces, position = [], 0
-    for start, end in merged:
-        pieces.append(plain(text[position:start]))
-        pieces.append(f'<mark class="rag-evidence">{plain(text[start:end])}</mark>')
-        position = end
-    pieces.append(plain(text[position:]))
-    return "".join(pieces)
+    return [(start, end) for start, end in merged]
 
 
 def evidence_spans(passage: Passage, citations: Iterable[Citation]) -> list[tuple[int, int]]:
     """The citations' file offsets made relative to the passage (``passage.text[start:end]``)."""
     return [(citation.start - passage.start, citation.end - passage.start) for citation in citations]
+
+
+def answer_spans(passage: Passage, citations: Iterable[Citation]) -> list[tuple[int, int]]:
+    """The short answers' file offsets made relative to the passage."""
+    return [(citation.answer_start - passage.start, citation.answer_end - passage.start) for citation in citations
+            if citation.answer_start is not None and citation.answer_end is not None]
 
 
 def context_window(document: str, passage: Passage, radius: int = CONTEXT_CHARS) -> tuple[int, int]:
@@ -145,7 +165,8 @@ def context_html(document: str, passage: Passage, citations: Sequence[Citation] 
                  radius: int = CONTEXT_CHARS) -> str:
     """The passage inside its document: a window of the file with the passage and its evidence marked."""
     start, end = context_window(document, passage, radius)
-    inside = highlight(document[passage.start : passage.end], evidence_spans(passage, citations))
+    inside = highlight(document[passage.start : passage.end], evidence_spans(passage, citations),
+                       answer_spans(passage, citations))
     return (("…" if start > 0 else "") + plain(document[start : passage.start])
             + f'<span class="rag-in-passage">{inside}</span>'
             + plain(document[passage.end : end]) + ("…" if end < len(document) else ""))
@@ -163,7 +184,8 @@ def source_html(passage: Passage, label: str, citations: Sequence[Citation] = ()
         f'<div class="rag-source{"" if label else " rag-related"}">',
         f'<div class="rag-source-head">{number}{escape(passage.title)}</div>',
         f'<div class="rag-meta">{escape(meta)}</div>',
-        f'<div class="rag-passage">{highlight(passage.text, evidence_spans(passage, citations))}</div>',
+        '<div class="rag-passage">'
+        f"{highlight(passage.text, evidence_spans(passage, citations), answer_spans(passage, citations))}</div>",
     ]
     if document is not None:
         card.append('<details class="rag-context"><summary>Show in document</summary>'

@@ -6,7 +6,7 @@ import the front door, so the dependency runs one way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from ..config import Settings
@@ -24,6 +24,10 @@ class Reader(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, from the model that built the index."""
+        ...
+
+    def idf(self, terms: Sequence[str]) -> Mapping[str, float]:
+        """BM25 inverse document frequency of each term over the indexed chunks."""
         ...
 
     def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int]:

@@ -52,6 +52,7 @@ def evaluate(index: Index, eval_set: str | Path | Sequence[EvalQuestion] = DEFAU
     return EvalReport(k=k, questions=len(questions), answerable=len(answerable), modes=modes_report,
                       answers=answered[0] if answered else None,
                       answer_details=[row for row in (answered[1].values() if answered else []) if not row["ok"]],
+                      answer_rows=list(answered[1].values()) if answered else [],
                       seconds=time.perf_counter() - started)
 
 
@@ -110,6 +111,7 @@ def _answers(index: Index, questions: Sequence[EvalQuestion], spans: Mapping[str
             "id": question.id, "question": question.question, "answerable": question.answerable,
             "follow_up": question.follows is not None, "abstained": answer.abstained, "correct": correct,
             "ok": correct if question.answerable else answer.abstained, "answer": answer.text[:200],
+            "confidence": answer.confidence,
             "gold": list(question.answers), "search_query": answer.search_query,
             "cited_relevant": [bool(found) for found in span_matches(answer.passages, spans[question.id])],
         }

@@ -40,6 +40,7 @@ class EvalReport:
     modes: dict[str, ModeReport]
     answers: dict[str, Any] | None = None  # answer metrics when the index can ``ask``
     answer_details: list[dict[str, Any]] = field(default_factory=list)  # wrong answers and abstentions
+    answer_rows: list[dict[str, Any]] = field(default_factory=list)  # every question's answer, for the curves
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +74,10 @@ class EvalReport:
         if plot:
             written.append(plot_hit_curves({mode: report.hit_curve for mode, report in self.modes.items()},
                                            folder / "hit_at_k.png"))
+            scored = [row for row in self.answer_rows if row.get("confidence") is not None]
+            if scored and any(not row["answerable"] for row in scored):
+                written.append(plot_abstention_curve([row["confidence"] for row in scored],
+                                                     [row["answerable"] for row in scored], folder / "abstention.png"))
         return written
 
 
@@ -96,8 +101,33 @@ def _cell(value: Any) -> str:
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3f}"
 
 
-def plot_hit_curves(curves: Mapping[str, Sequence[float]], path: Path) -> Path:
-    """A PNG of hit@k against k, one line per mode (matplotlib is imported here, with the Agg canvas)."""
+def abstention_curve(confidences: Sequence[float], answerable: Sequence[bool]) -> list[tuple[float, float, float]]:
+    """``(threshold, precision, recall)`` of abstaining below each threshold: precision is the share of
+    abstentions that were unanswerable, recall the share of unanswerable questions abstained."""
+    unanswerable = sum(not can for can in answerable)
+    curve = []
+    for threshold in sorted(set(confidences)) + [float("inf")]:
+        declined = [not can for confidence, can in zip(confidences, answerable, strict=True) if confidence < threshold]
+        if declined and unanswerable:
+            curve.append((threshold, sum(declined) / len(declined), sum(declined) / unanswerable))
+    return curve
+
+
+def plot_abstention_curve(confidences: Sequence[float], answerable: Sequence[bool], path: Path) -> Path:
+    """A PNG of abstention precision against recall as the confidence threshold moves."""
+    figure, axes = _figure()
+    curve = abstention_curve(confidences, answerable)
+    axes.plot([recall for _, _, recall in curve], [precision for _, precision, _ in curve], marker=".")
+    axes.set(xlabel="recall (unanswerable questions abstained)", ylabel="precision (abstentions that were right)",
+             xlim=(0, 1.02), ylim=(0, 1.02), title="Abstention as the threshold moves")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def _figure() -> tuple[Any, Any]:
+    """A matplotlib figure on the Agg canvas (imported here, never at import time)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -105,7 +135,12 @@ def plot_hit_curves(curves: Mapping[str, Sequence[float]], path: Path) -> Path:
         raise EvalSetError("matplotlib is not installed: run `pip install matplotlib`, or skip the plot.") from None
     figure = Figure(figsize=(6, 4), dpi=100)
     FigureCanvasAgg(figure)
-    axes = figure.subplots()
+    return figure, figure.subplots()
+
+
+def plot_hit_curves(curves: Mapping[str, Sequence[float]], path: Path) -> Path:
+    """A PNG of hit@k against k, one line per mode."""
+    figure, axes = _figure()
     for mode, curve in curves.items():
         axes.plot(range(1, len(curve) + 1), curve, marker="o", label=mode)
     axes.set(xlabel="k", ylabel="hit@k", ylim=(0, 1.02), title="Relevant passage in the top k")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,3 +84,16 @@ class Lexical:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
 
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25 inverse document frequency of each term over the chunks (a term seen nowhere gets the largest)."""
+        import math
+
+        scores = self._bm25.scores
+        pointers, total = scores["indptr"], int(scores["num_docs"])
+        found = {}
+        for term in terms:
+            row = self._vocab.get(term)
+            frequency = int(pointers[row + 1] - pointers[row]) if row is not None else 0
+            found[term] = math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+        return found

@@ -1,0 +1,104 @@
+"""The fitted answerer: which sentence answers (a softmax over a question's candidates) and whether any
+does (a logistic regression giving the probability that the passages hold the answer).
+
+Both are linear over standardised features and stored as JSON beside this module (``weights.json``),
+refitted on public data by ``python -m rag.eval.answer_fit`` (SQuAD v1.1 dev, first half of its
+articles by title); nothing is tuned on the documents people ask about.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .features import FEATURES, Candidates
+
+if TYPE_CHECKING:
+    import numpy as np
+
+WEIGHTS = Path(__file__).with_name("weights.json")
+QUESTION_FEATURES = ("best_logit", "margin", "p_max", "entropy", "best_bm25", "best_cover", "best_rare_hit", "best_cos",
+                     "max_cos", "top_score", "score_gap12", "q_idf_found", "q_rare_found", "q_missing_max_idf", "agree",
+                     "any_match", "best_match", "n_q_terms", "best_rank")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """``coef · (x - mean) / scale + intercept`` over named features."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float = 0.0
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        return ((matrix - np.asarray(self.mean)) / np.asarray(self.scale)) @ np.asarray(self.coef) + self.intercept
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Linear:
+        return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]),
+                   float(data.get("intercept", 0.0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": list(self.mean), "scale": list(self.scale),
+                "coef": list(self.coef), "intercept": self.intercept}
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    selection: Linear
+    abstention: Linear
+    threshold: float  # abstain below this probability that the passages hold the answer
+    second_below: float  # quote a second sentence when the best one's probability is below this
+
+    def probabilities(self, candidates: Candidates) -> np.ndarray:
+        """Softmax over the candidates: the probability that each one is the answering sentence."""
+        import numpy as np
+
+        logits = self.selection(candidates.matrix.astype(np.float64))
+        exponentials = np.exp(logits - logits.max())
+        return exponentials / exponentials.sum()
+
+    def holds_answer(self, candidates: Candidates, probabilities: np.ndarray) -> float:
+        """Calibrated probability that some candidate answers the question."""
+        import numpy as np
+
+        if not len(probabilities):
+            return 0.0
+        values = question_features(candidates, self.selection(candidates.matrix.astype(np.float64)), probabilities)
+        row = np.array([[values[name] for name in self.abstention.features]])
+        return float(1.0 / (1.0 + np.exp(-self.abstention(row)[0])))
+
+
+def question_features(candidates: Candidates, logits: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
+    """Question-level features for abstention: how clear the best sentence is, and how much of the question
+    the passages cover."""
+    import numpy as np
+
+    names = list(FEATURES)
+    order = np.argsort(-logits)
+    best = int(order[0])
+    row = candidates.matrix[best]
+    kind_column = f"match_{candidates.kind}"
+    values = {
+        "best_logit": logits[best], "margin": logits[best] - (logits[order[1]] if len(order) > 1 else logits[best] - 5),
+        "p_max": probabilities[best], "entropy": float(-(probabilities * np.log(probabilities + 1e-12)).sum()),
+        "best_bm25": row[names.index("bm25_sent")], "best_cover": row[names.index("cover_sent")],
+        "best_rare_hit": row[names.index("rare_hit_win")], "best_cos": row[names.index("cos_sent")],
+        "best_match": row[names.index(kind_column)] if kind_column in names else 0.0,
+        "best_rank": row[names.index("p_rank")], **candidates.summary,
+    }
+    return {name: float(values[name]) for name in QUESTION_FEATURES}
+
+
+@lru_cache(maxsize=1)
+def load_model(path: Path = WEIGHTS) -> AnswerModel:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return AnswerModel(Linear.from_json(data["selection"]), Linear.from_json(data["abstention"]),
+                       float(data["threshold"]), float(data["second_below"]))

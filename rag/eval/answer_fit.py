@@ -1,0 +1,268 @@
+"""Refit the offline answerer on public data and print its held-out figures.
+
+    python -m rag.eval.answer_fit --squad ../shared/bench/squad-dev-v1.1.json.gz
+
+Fitting uses only the first half of SQuAD v1.1 dev's articles (sorted by title): two draws of
+its paragraphs with 150 and 350 removed. The selection model is a softmax over each question's
+candidate sentences (L2-regularised, fitted on answerable questions); the abstention model is a
+logistic regression on question-level features, fitted on out-of-fold selection scores (4 folds
+by article) of answerable and unanswerable questions; the threshold lets ``ABSTAIN_ANSWERABLE`` of
+the answerable ones abstain. The second half is then indexed with 150 paragraphs removed and
+answered once, for the figures; nothing is chosen on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..answer.features import FEATURES, Candidates, extract
+from ..answer.model import QUESTION_FEATURES, WEIGHTS, AnswerModel, Linear, question_features
+from ..config import Settings, load_settings
+from ..embedding import Embedder, SentenceTransformerEmbedder
+from ..index import Index
+from .squad_answers import Case, Paragraph, answer_report, prepare, read_halves
+
+if TYPE_CHECKING:
+    import numpy as np
+
+ABSTAIN_ANSWERABLE = 0.06  # share of answerable questions (out of fold, first half) the threshold lets abstain
+SECOND_BELOW = 0.5  # a second sentence when the best one's probability is below this (see the printed table)
+FOLDS = 4
+DRAWS = ((150, 0, False), (350, 1, False), (150, 2, True))  # paragraphs removed, seed, one file per article
+# Question-level features for abstention. Word-overlap figures (coverage, rarest term found) are left out:
+# SQuAD questions copy their paragraph's words, so a model that trusts overlap abstains on paraphrases.
+ABSTENTION_FEATURES = tuple(name for name in QUESTION_FEATURES if name not in {
+    "best_bm25", "best_cover", "best_rare_hit", "q_idf_found", "q_rare_found", "q_missing_max_idf", "n_q_terms"})
+
+
+class StoredVectors:
+    """An ``Embedder`` that keeps every vector it computed in a file, so refitting embeds each text once."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        import pickle
+
+        self.inner, self.path = inner, path
+        self.known: dict[str, np.ndarray] = pickle.loads(path.read_bytes()) if path.exists() else {}
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        import numpy as np
+
+        missing = list(dict.fromkeys(text for text in texts if text not in self.known))
+        if missing:
+            self.known.update(zip(missing, self.inner.embed(missing, progress=progress)))
+        return np.vstack([self.known[text] for text in texts]) if texts else self.inner.embed([])
+
+    def save(self) -> None:
+        import pickle
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(pickle.dumps(self.known))
+
+
+@dataclass
+class Row:
+    case: Case
+    found: Candidates
+    labels: np.ndarray  # per candidate: contains a gold answer
+    logits: np.ndarray | None = None
+
+
+def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
+    """Retrieve and extract candidates for every case; texts are embedded in big batches first."""
+    import numpy as np
+
+    from ..answer.features import candidates
+
+    retrieved = []
+    with index.embedder.pinned([case.question.strip() for case in cases], progress=True):
+        for case in cases:
+            retrieved.append(index.search(case.question, k=k))
+    texts = [item.text for passages in retrieved for item in candidates(passages)]
+    texts += [item.window for passages in retrieved for item in candidates(passages)]
+    rows = []
+    with index.embedder.pinned([case.question.strip() for case in cases] + texts, progress=True):
+        for case, passages in zip(cases, retrieved, strict=True):
+            found = extract(case.question, passages, index.embed, index.idf)
+            golds = [answer.lower() for answer in case.answers]
+            labels = np.array([any(gold in item.text.lower() for gold in golds) for item in found.items], dtype=bool)
+            rows.append(Row(case, found, labels))
+    return rows
+
+
+def fit_selection(rows: Sequence[Row], l2: float = 1.0) -> Linear:
+    """Softmax over each question's candidates, maximising the likelihood of its gold-holding sentences."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    rows = [row for row in rows if row.case.answerable and row.labels.any()]
+    matrix = np.vstack([row.found.matrix for row in rows]).astype(np.float64)
+    labels = np.concatenate([row.labels for row in rows]).astype(np.float64)
+    segment = np.concatenate([np.full(len(row.labels), number) for number, row in enumerate(rows)])
+    mean, scale = matrix.mean(0), matrix.std(0)
+    scale[scale < 1e-9] = 1.0
+    standard = (matrix - mean) / scale
+    questions = len(rows)
+
+    def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = standard @ weights
+        top = np.full(questions, -np.inf)
+        np.maximum.at(top, segment, logits)
+        exponentials = np.exp(logits - top[segment])
+        total = np.bincount(segment, exponentials, questions)
+        positive = np.bincount(segment, exponentials * labels, questions)
+        likelihood = np.log(positive).sum() - np.log(total).sum()
+        gradient = standard.T @ (exponentials * labels / positive[segment] - exponentials / total[segment])
+        penalty = 0.5 * l2 * weights @ weights
+        return (penalty - likelihood) / questions, (l2 * weights - gradient) / questions
+
+    result = minimize(loss, np.zeros(standard.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return Linear(FEATURES, tuple(mean), tuple(scale), tuple(result.x))
+
+
+def fit_logistic(matrix: np.ndarray, target: np.ndarray, names: Sequence[str], l2: float = 1.0) -> Linear:
+    """Plain L2-regularised logistic regression over standardised features."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    mean, scale = matrix.mean(0), matrix.std(0)
+    scale[scale < 1e-9] = 1.0
+    standard = np.column_stack([(matrix - mean) / scale, np.ones(len(matrix))])
+
+    def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        logits = standard @ weights
+        probability = 1.0 / (1.0 + np.exp(-logits))
+        penalty = weights.copy()
+        penalty[-1] = 0.0
+        value = np.logaddexp(0, logits).sum() - logits @ target + 0.5 * l2 * penalty @ penalty
+        return value / len(target), (standard.T @ (probability - target) + l2 * penalty) / len(target)
+
+    result = minimize(loss, np.zeros(standard.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
+    return Linear(tuple(names), tuple(mean), tuple(scale), tuple(result.x[:-1]), float(result.x[-1]))
+
+
+def _folds(rows: Sequence[Row]) -> list[int]:
+    articles = sorted({row.case.article for row in rows})
+    fold = {article: number % FOLDS for number, article in enumerate(articles)}
+    return [fold[row.case.article] for row in rows]
+
+
+def fit(rows: Sequence[Row]) -> tuple[AnswerModel, dict[str, float]]:
+    """The model and its out-of-fold figures on the fitting data."""
+    import numpy as np
+
+    folds = _folds(rows)
+    for fold in range(FOLDS):
+        selection = fit_selection([row for row, f in zip(rows, folds) if f != fold])
+        for row, f in zip(rows, folds):
+            if f == fold:
+                row.logits = selection(row.found.matrix.astype(np.float64))
+    usable = [row for row in rows if len(row.labels)]
+    values = [question_features(row.found, _logits(row), _softmax(_logits(row))) for row in usable]
+    features = np.array([[value[name] for name in ABSTENTION_FEATURES] for value in values])
+    holds = np.array([row.labels.any() for row in usable], dtype=np.float64)
+    abstention = fit_logistic(features, holds, ABSTENTION_FEATURES)
+    probability = 1.0 / (1.0 + np.exp(-abstention(features)))
+    answerable = np.array([row.case.answerable for row in usable])
+    threshold = float(np.quantile(probability[answerable], ABSTAIN_ANSWERABLE))
+    model = AnswerModel(fit_selection(rows), abstention, threshold, SECOND_BELOW)
+    answering = probability >= threshold
+    figures = {"oracle (gold sentence in the passages)": float(holds[answerable].mean()),
+               "containment, one sentence, never abstaining": _containment(usable, answerable,
+                                                                           np.ones(len(usable), bool), 0.0),
+               "containment, one sentence": _containment(usable, answerable, answering, 0.0)}
+    for below in (0.3, 0.5, 0.7):
+        figures[f"containment, second sentence below p={below}"] = _containment(usable, answerable, answering, below)
+    figures["answerable abstained"] = float((~answering[answerable]).mean())
+    figures["unanswerable abstained"] = float((~answering[~answerable]).mean()) if (~answerable).any() else 0.0
+    return model, figures
+
+
+def _logits(row: Row) -> np.ndarray:
+    assert row.logits is not None, "fit() scores every row out of fold first"
+    return row.logits
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    exponentials = np.exp(logits - logits.max())
+    return exponentials / exponentials.sum()
+
+
+def _containment(rows: Sequence[Row], answerable: np.ndarray, answering: np.ndarray, below: float) -> float:
+    """Share of answerable questions whose chosen sentences hold a gold answer (abstaining is wrong)."""
+    right = []
+    for row, can, answers in zip(rows, answerable, answering):
+        if can:
+            probability = _softmax(_logits(row))
+            order = probability.argsort()[::-1]
+            chosen = order[:2] if probability[order[0]] < below else order[:1]
+            right.append(bool(answers and row.labels[chosen].any()))
+    return float(sum(right) / max(1, len(right)))
+
+
+def save(model: AnswerModel, path: Path = WEIGHTS) -> None:
+    data = {"selection": model.selection.to_json(), "abstention": model.abstention.to_json(),
+            "threshold": model.threshold, "second_below": model.second_below,
+            "fitted_on": "SQuAD v1.1 dev, first 24 articles by title: a file per paragraph with 150 (seed 0) and "
+                         "350 (seed 1) removed, a file per article with 150 removed (seed 2); "
+                         "refit with python -m rag.eval.answer_fit"}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
+def first_half_rows(first: Sequence[Paragraph], work: Path, settings: Settings, embedder: StoredVectors) -> list[Row]:
+    """Candidates of every question of the fitting draws: paragraphs as files (150 and 350 removed), and
+    articles as files (150 removed), so the model sees short and long documents alike."""
+    rows = []
+    for removed, seed, whole_articles in DRAWS:
+        index, cases = prepare(first, work / "first", removed, seed, settings, embedder, whole_articles)
+        rows += collect(index, cases)
+        embedder.save()
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rag.eval.answer_fit", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--squad", default="../shared/bench/squad-dev-v1.1.json.gz", help="SQuAD v1.1 dev JSON(.gz)")
+    parser.add_argument("--work", default=".rag/answer-fit", help="folder for the corpora and indexes")
+    parser.add_argument("--out", default=str(WEIGHTS), help="where to write the weights")
+    parser.add_argument("--held-out", type=int, default=400, help="answerable questions sampled from the second half")
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    embedder = StoredVectors(SentenceTransformerEmbedder(), Path(args.work) / "vectors.pickle")
+    first, second = read_halves(args.squad)
+    rows = first_half_rows(first, Path(args.work), settings, embedder)
+    model, figures = fit(rows)
+    save(model, Path(args.out))
+    print(f"Fitted on {len(rows)} questions of the first half; wrote {args.out}. Out of fold:")
+    for name, value in figures.items():
+        print(f"  {name:<48}{value:.3f}")
+    if args.held_out:
+        from ..answer.model import load_model
+
+        load_model.cache_clear()
+        index, cases = prepare(second, Path(args.work) / "second", 150, 0, settings, embedder)
+        report = answer_report(index, cases, limit=args.held_out)
+        print(f"Held-out half, 150 paragraphs removed, {report['answerable']} answerable and "
+              f"{report['unanswerable']} unanswerable questions:")
+        for name, value in report.items():
+            print(f"  {name:<48}{value:.3f}" if isinstance(value, float) else f"  {name:<48}{value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
