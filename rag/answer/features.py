@@ -2,7 +2,8 @@
 
 Every sentence of the passages (``rag.sentences``) is a candidate, seen with its neighbours.
 Features: meaning (cosine of the question to the sentence and to the sentence in context), wording
-weighted by the corpus's BM25 idf (sentence, window, coverage, rarest term, word pairs, names),
+weighted by the corpus's BM25 idf (sentence, window, rarest term, word pairs, names; never plain
+coverage, which in a corpus about one topic counts the topic's own words),
 the passage (retrieval score, rank, position), the sentence (length, new words) and answer type
 (the question's kind crossed with a new phrase of the wanted group). The weights are fitted on
 public data (``rag.eval.answer_fit``), not chosen by hand.
@@ -37,7 +38,7 @@ LIGHT_WORDS = (
 FEATURES = (
     "cos_sent", "cos_win", "cos_sent_rel", "cos_win_rel",
     "bm25_sent", "bm25_win", "bm25_sent_raw", "bm25_sent_rel",
-    "cover_sent", "cover_win", "rare_hit_sent", "rare_hit_win",
+    "rare_hit_sent", "rare_hit_win",
     "p_score", "p_score_rel", "p_rank_1", "p_rank", "pos_first", "pos_rel", "log_len",
     "n_new_terms", "has_new_terms", "new_share", "ent_novel_any",
     "bigram_hit", "q_caps_hit", "log_span", "is_best_cos", "is_best_bm25", "is_best_cos_win",
@@ -172,7 +173,6 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         "cos_sent": cos_sentence, "cos_win": cos_window, "cos_sent_rel": cos_sentence - cos_sentence.max(),
         "cos_win_rel": cos_window - cos_window.max(), "bm25_sent": bm25_sentence / total, "bm25_win": bm25_window / total,
         "bm25_sent_raw": bm25_sentence, "bm25_sent_rel": (bm25_sentence - bm25_sentence.max()) / total,
-        "cover_sent": hits.sum(1) / max(1, len(terms)), "cover_win": window_hits.sum(1) / max(1, len(terms)),
         "rare_hit_sent": hits[:, rare] if rare >= 0 else np.zeros(count),
         "rare_hit_win": window_hits[:, rare] if rare >= 0 else np.zeros(count),
         "p_score": scores, "p_score_rel": scores - top_score, "p_rank_1": (ranks == 1).astype(float), "p_rank": ranks,

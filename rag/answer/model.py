@@ -14,13 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import RagError
 from .features import FEATURES, Candidates
 
 if TYPE_CHECKING:
     import numpy as np
 
 WEIGHTS = Path(__file__).with_name("weights.json")
-QUESTION_FEATURES = ("best_logit", "margin", "p_max", "entropy", "best_bm25", "best_cover", "best_rare_hit", "best_cos",
+QUESTION_FEATURES = ("best_logit", "margin", "p_max", "entropy", "best_bm25", "best_rare_hit", "best_cos",
                      "max_cos", "top_score", "score_gap12", "q_idf_found", "q_rare_found", "q_missing_max_idf", "agree",
                      "any_match", "best_match", "n_q_terms", "best_rank")
 
@@ -89,7 +90,7 @@ def question_features(candidates: Candidates, logits: np.ndarray, probabilities:
     values = {
         "best_logit": logits[best], "margin": logits[best] - (logits[order[1]] if len(order) > 1 else logits[best] - 5),
         "p_max": probabilities[best], "entropy": float(-(probabilities * np.log(probabilities + 1e-12)).sum()),
-        "best_bm25": row[names.index("bm25_sent")], "best_cover": row[names.index("cover_sent")],
+        "best_bm25": row[names.index("bm25_sent")],
         "best_rare_hit": row[names.index("rare_hit_win")], "best_cos": row[names.index("cos_sent")],
         "best_match": row[names.index(kind_column)] if kind_column in names else 0.0,
         "best_rank": row[names.index("p_rank")], **candidates.summary,
@@ -99,6 +100,11 @@ def question_features(candidates: Candidates, logits: np.ndarray, probabilities:
 
 @lru_cache(maxsize=1)
 def load_model(path: Path = WEIGHTS) -> AnswerModel:
+    """The fitted answerer shipped with the package (or the weights at ``path``)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return AnswerModel(Linear.from_json(data["selection"]), Linear.from_json(data["abstention"]),
-                       float(data["threshold"]), float(data["second_below"]))
+    model = AnswerModel(Linear.from_json(data["selection"]), Linear.from_json(data["abstention"]),
+                        float(data["threshold"]), float(data["second_below"]))
+    if model.selection.features != FEATURES or not set(model.abstention.features) <= set(QUESTION_FEATURES):
+        raise RagError(f"The answerer weights in {path} were fitted for other features; "
+                       "run `python -m rag.eval.answer_fit` to fit them again.")
+    return model

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,13 +33,14 @@ if TYPE_CHECKING:
     import numpy as np
 
 ABSTAIN_ANSWERABLE = 0.06  # share of answerable questions (out of fold, first half) the threshold lets abstain
-SECOND_BELOW = 0.5  # a second sentence when the best one's probability is below this (see the printed table)
+SECOND_BELOW = 0.4  # a second sentence below this: the largest whose median reply stays under 30 words (first half)
 FOLDS = 4
 DRAWS = ((150, 0, False), (350, 1, False), (150, 2, True))  # paragraphs removed, seed, one file per article
+PARAPHRASED = 0.5  # share of questions also asked without the words they copied from their paragraph
 # Question-level features for abstention. Word-overlap figures (coverage, rarest term found) are left out:
 # SQuAD questions copy their paragraph's words, so a model that trusts overlap abstains on paraphrases.
 ABSTENTION_FEATURES = tuple(name for name in QUESTION_FEATURES if name not in {
-    "best_bm25", "best_cover", "best_rare_hit", "q_idf_found", "q_rare_found", "q_missing_max_idf", "n_q_terms"})
+    "best_bm25", "best_rare_hit", "q_idf_found", "q_rare_found", "q_missing_max_idf", "n_q_terms"})
 
 
 class StoredVectors:
@@ -176,6 +178,10 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerModel, dict[str, float]]:
     holds = np.array([row.labels.any() for row in usable], dtype=np.float64)
     abstention = fit_logistic(features, holds, ABSTENTION_FEATURES)
     probability = 1.0 / (1.0 + np.exp(-abstention(features)))
+    # figures and the threshold on the questions as SQuAD wrote them; the paraphrased copies only train
+    original = np.array([not row.case.id.endswith("~") for row in usable])
+    usable = [row for row, keep in zip(usable, original) if keep]
+    probability, holds = probability[original], holds[original]
     answerable = np.array([row.case.answerable for row in usable])
     threshold = float(np.quantile(probability[answerable], ABSTAIN_ANSWERABLE))
     model = AnswerModel(fit_selection(rows), abstention, threshold, SECOND_BELOW)
@@ -184,11 +190,25 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerModel, dict[str, float]]:
                "containment, one sentence, never abstaining": _containment(usable, answerable,
                                                                            np.ones(len(usable), bool), 0.0),
                "containment, one sentence": _containment(usable, answerable, answering, 0.0)}
-    for below in (0.3, 0.5, 0.7):
+    for below in (0.3, 0.4, 0.5):
         figures[f"containment, second sentence below p={below}"] = _containment(usable, answerable, answering, below)
+        figures[f"median sentence words, second below p={below}"] = _median_words(usable, answering, below)
     figures["answerable abstained"] = float((~answering[answerable]).mean())
     figures["unanswerable abstained"] = float((~answering[~answerable]).mean()) if (~answerable).any() else 0.0
+    figures["threshold"] = threshold
     return model, figures
+
+
+def _chosen(row: Row, below: float) -> np.ndarray:
+    probability = _softmax(_logits(row))
+    order = probability.argsort()[::-1]
+    return order[:2] if probability[order[0]] < below else order[:1]
+
+
+def _median_words(rows: Sequence[Row], answering: np.ndarray, below: float) -> float:
+    """Median words of the quoted sentences over the questions answered."""
+    return float(statistics.median(sum(len(row.found.items[number].text.split()) for number in _chosen(row, below))
+                                   for row, answers in zip(rows, answering) if answers))
 
 
 def _logits(row: Row) -> np.ndarray:
@@ -208,10 +228,7 @@ def _containment(rows: Sequence[Row], answerable: np.ndarray, answering: np.ndar
     right = []
     for row, can, answers in zip(rows, answerable, answering):
         if can:
-            probability = _softmax(_logits(row))
-            order = probability.argsort()[::-1]
-            chosen = order[:2] if probability[order[0]] < below else order[:1]
-            right.append(bool(answers and row.labels[chosen].any()))
+            right.append(bool(answers and row.labels[_chosen(row, below)].any()))
     return float(sum(right) / max(1, len(right)))
 
 
@@ -224,13 +241,42 @@ def save(model: AnswerModel, path: Path = WEIGHTS) -> None:
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
+def paraphrased(cases: Sequence[Case], index: Index, seed: int) -> list[Case]:
+    """Copies of some questions without the words they copied from their paragraph (the rarest one or two).
+
+    SQuAD's writers reused the paragraph's words; people who ask about their own documents do not.
+    Without such copies the model learns that low word overlap means no answer, and abstains on
+    every paraphrase.
+    """
+    import random
+
+    from ..answer.features import question_terms
+    from ..store.lexical import tokenize
+
+    rng = random.Random(seed)
+    copies = []
+    for case in cases:
+        if rng.random() >= PARAPHRASED:
+            continue
+        in_context = set(tokenize(case.context))
+        copied = [term for term in question_terms(case.question) if term in in_context]
+        if not copied:
+            continue
+        rarity = index.idf(copied)
+        dropped = set(sorted(copied, key=lambda term: -rarity[term])[: 1 + (rng.random() < 0.5)])
+        words = [word for word in case.question.split() if not set(tokenize(word)) & dropped]
+        if len(words) >= 3:
+            copies.append(replace(case, id=f"{case.id}~", question=" ".join(words)))
+    return copies
+
+
 def first_half_rows(first: Sequence[Paragraph], work: Path, settings: Settings, embedder: StoredVectors) -> list[Row]:
     """Candidates of every question of the fitting draws: paragraphs as files (150 and 350 removed), and
     articles as files (150 removed), so the model sees short and long documents alike."""
     rows = []
     for removed, seed, whole_articles in DRAWS:
         index, cases = prepare(first, work / "first", removed, seed, settings, embedder, whole_articles)
-        rows += collect(index, cases)
+        rows += collect(index, [*cases, *paraphrased(cases, index, seed)])
         embedder.save()
     return rows
 

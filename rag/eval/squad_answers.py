@@ -48,6 +48,7 @@ class Case:
     answers: tuple[str, ...]
     article: str
     answerable: bool
+    context: str = ""  # the paragraph the question was written on
 
 
 def read_halves(path: str | Path) -> tuple[list[Paragraph], list[Paragraph]]:
@@ -111,7 +112,8 @@ def prepare(paragraphs: Sequence[Paragraph], work: Path, removed: int, seed: int
             elsewhere = any(answer.lower() in kept for answer in answers)
             if number in gone and elsewhere:
                 continue  # ambiguous: its answer is still written in some other paragraph
-            cases.append(Case(identifier, question, answers, paragraph.article, number not in gone))
+            cases.append(Case(identifier, question, answers, paragraph.article, number not in gone,
+                              paragraph.context))
     return index, cases
 
 
