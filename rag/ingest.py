@@ -16,7 +16,7 @@ from pathlib import Path
 from .chunking import chunk_document, index_text
 from .config import Settings
 from .embedding import Embedder
-from .errors import EmptyCorpusError, IndexMismatchError, RagError
+from .errors import EmptyCorpusError, IndexMismatchError, InvalidQueryError, RagError
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
 from .store import MANIFEST, REBUILD_HINT, Lexical, Manifest, Store, Writer, read_manifest, write_lock
 from .store.manifest import remove_stale
@@ -25,6 +25,7 @@ from .uploads import UPLOADS
 
 log = logging.getLogger(__name__)
 
+MIN_CHUNK_SIZE = 50  # characters: below this a chunk is a few words, not a passage
 PROGRESS_MIN_CHUNKS = 64  # below this an ingest takes about a second: no progress bar
 
 
@@ -72,6 +73,11 @@ def ingest(
     started = time.perf_counter()
     if not folder.is_dir():
         raise RagError(f"The folder {folder} does not exist or is not a folder.")
+    if settings.chunk_size < MIN_CHUNK_SIZE:
+        raise InvalidQueryError(f"--chunk-size must be at least {MIN_CHUNK_SIZE} characters, not {settings.chunk_size}.")
+    if not 0 <= settings.chunk_overlap < settings.chunk_size:
+        raise InvalidQueryError(f"--chunk-overlap must be at least 0 and smaller than the chunk size "
+                                f"({settings.chunk_size}), not {settings.chunk_overlap}.")
     index_dir = settings.index_path
     with write_lock(index_dir):
         previous = None if rebuild or not (index_dir / MANIFEST).exists() else read_manifest(index_dir)

@@ -87,6 +87,8 @@ def test_question_kinds_and_typed_phrases():
     assert short_answer("when", sentence, phrases, {"treati", "sign"}) == "March 3, 1945"
     assert short_answer("count", sentence, phrases, {"deleg"}) == "12"
     assert short_answer("who", sentence, phrases, {"sign"}) is None  # names are too often wrong to lead a reply
+    ranged = "The course took place from January 25 to 28."
+    assert short_answer("when", ranged, typed_phrases(ranged), {"cours", "place"}) == "January 25 to 28"
 
 
 def test_follow_up_rules():

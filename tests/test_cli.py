@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS
 
 from app.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, main
 
@@ -70,3 +71,12 @@ def test_importing_rag_stays_light():
     code = "import sys, rag; print(sorted(m for m in ('torch', 'faiss', 'gradio', 'sentence_transformers') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize(("options", "message"), [(["--chunk-size", "0"], "at least 50"),
+                                                  (["--chunk-size", "500", "--chunk-overlap", "600"], "smaller than")])
+def test_impossible_chunking_is_one_sentence_and_leaves_no_index(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                 options: list[str], message: str) -> None:
+    code = main(["ingest", str(SEEDS), "--index", str(tmp_path / "index"), *options])
+    assert code == EXIT_ERROR and message in capsys.readouterr().err
+    assert not (tmp_path / "index").exists()

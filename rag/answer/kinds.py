@@ -50,7 +50,8 @@ _UNITS = (r"(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|centur(?:y|i
 _YEAR = r"\b(?:1\d{3}|20\d{2})s?\b"
 _PATTERNS = {
     "year": re.compile(rf"{_YEAR}|\b\d{{1,2}}(?:st|nd|rd|th) century\b", re.IGNORECASE),
-    "date": re.compile(rf"\b{FULL_MONTH}\b(?:\s+\d{{1,2}}(?!\d))?(?:,?\s+\d{{4}})?|\b\d{{1,2}}\s+{FULL_MONTH}\b|{_YEAR}"
+    "date": re.compile(rf"\b{FULL_MONTH}\b(?:\s+\d{{1,2}}(?!\d)(?:\s*(?:to|-|–)\s*\d{{1,2}}(?!\d))?)?(?:,?\s+\d{{4}})?"
+                       rf"|\b\d{{1,2}}\s+{FULL_MONTH}\b|{_YEAR}"
                        r"|\b\d{1,2}(?:st|nd|rd|th) century\b|\b(?:spring|summer|autumn|fall|winter) of\b"
                        r"|\b\d+ (?:BC|AD|BCE|CE)\b"),
     "number": re.compile(rf"(?<![\w.,])(?!(?:1\d{{3}}|20\d\d)s?\b)\d+(?:,\d{{3}})*(?:\.\d+)?(?![\d,]\d)"
