@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -75,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rag info | head`: the reader left, which is not an error
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout again at exit
+        return EXIT_OK
 
 
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -144,6 +148,7 @@ def _chat(args: argparse.Namespace) -> int:
     from rag.index import load_index
 
     index = load_index(settings=_settings(args))
+    index.embed(["warm up"])  # load the model now, so the first question is answered as fast as the tenth
     from .ui.app import launch
 
     launch(index, host=args.host, port=args.port)

@@ -22,7 +22,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright  # noqa: E402
 
 import rag  # noqa: E402
-from app.ui.app import EXAMPLES, launch  # noqa: E402
+from app.ui.app import launch  # noqa: E402
 
 DOCS = ROOT / "docs"
 CHROMIUM = "/usr/bin/chromium"
@@ -58,7 +58,7 @@ def main() -> int:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(f"http://127.0.0.1:{port}/")
-                ask(page, EXAMPLES[0])
+                ask(page, "Who gave the opening address at the second short course for chief secretaries?")
                 expect(page.locator("#chat sup.rag-cite").first).to_be_visible()  # an answer, not an abstention
                 page.screenshot(path=str(DOCS / "chat.png"))
                 card = page.locator("#sources .rag-source").first

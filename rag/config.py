@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .errors import InvalidQueryError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "dense", "bm25")
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
@@ -40,7 +42,12 @@ class Settings:
             name = "RAG_INDEX" if spec.name == "index_dir" else f"RAG_{spec.name.upper()}"
             if name in env and env[name] != "":
                 current = getattr(self, spec.name)
-                changes[spec.name] = type(current)(env[name])
+                try:
+                    changes[spec.name] = type(current)(env[name])
+                except ValueError:
+                    kind = {int: "a whole number", float: "a number"}.get(type(current), type(current).__name__)
+                    raise InvalidQueryError(f"{name}={env[name]!r} is not {kind}; set it like {name}={current} "
+                                            "or unset it.") from None
         return replace(self, **changes)
 
     def index_settings(self) -> dict[str, Any]:

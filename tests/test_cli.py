@@ -80,3 +80,10 @@ def test_impossible_chunking_is_one_sentence_and_leaves_no_index(tmp_path: Path,
     code = main(["ingest", str(SEEDS), "--index", str(tmp_path / "index"), *options])
     assert code == EXIT_ERROR and message in capsys.readouterr().err
     assert not (tmp_path / "index").exists()
+
+
+def test_a_setting_that_is_not_a_number_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_K", "abc")
+    assert main(["info", "--index", str(tmp_path)]) == EXIT_ERROR
+    assert capsys.readouterr().err.strip() == "error: RAG_K='abc' is not a whole number; set it like RAG_K=5 or unset it."

@@ -138,3 +138,12 @@ def test_a_plain_text_file_is_indexed_as_written(tmp_path: Path) -> None:
     (folder / "notes.txt").write_text("Plain notes: <script>kept as text</script> and __init__ too.\n", encoding="utf-8")
     index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
     assert "<script>kept as text</script> and __init__ too." in all_passages(index)[0].clean_text
+
+
+def test_example_questions_come_from_the_corpus_served(pydocs_index: rag.Index) -> None:
+    from app.ui.examples import example_questions
+
+    examples = example_questions(pydocs_index)
+    assert len(examples) == 4 and len(set(examples)) == 4
+    assert all(question.startswith("What does ") and question.endswith(" do?") for question in examples), examples
+    assert not any("course" in question.lower() for question in examples)

@@ -127,7 +127,7 @@ def test_opening_with_another_model_or_chunking_is_a_clear_error(seeds_copy: Pat
     with pytest.raises(rag.IndexMismatchError, match="model"):
         rag.Index(replace(fake_settings, model="another-model"), FakeEmbedder())
     with pytest.raises(rag.IndexMismatchError, match="--rebuild"):
-        rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=123), embedder=FakeEmbedder())
+        rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=123, chunk_overlap=20), embedder=FakeEmbedder())
     rebuilt = rag.build_index(seeds_copy, settings=replace(fake_settings, chunk_size=300), embedder=FakeEmbedder(),
                               rebuild=True)
     assert rebuilt.info().chunk_size == 300

@@ -18,18 +18,13 @@ import rag
 from rag.config import MODES, SUPPORTED_SUFFIXES
 
 from . import render
+from .examples import example_questions
 
 if TYPE_CHECKING:
     import gradio as gr
 
 log = logging.getLogger(__name__)
 
-EXAMPLES = [
-    "Who gave the opening address at the second short course for chief secretaries?",
-    "When was the first short course held?",
-    "Who gave lectures at the 2024 course?",
-    "Where was the second course held?",
-]
 CONCURRENCY = 8  # chats answered at once; the Index is thread-safe
 DOCUMENT_HEADERS = ["Title", "Date", "File", "Chunks"]
 # Opening "Show in document" scrolls the window to the passage; <details> toggle events do not bubble.
@@ -135,7 +130,9 @@ def build_app(index: rag.Index) -> gr.Blocks:
                     question = gr.Textbox(show_label=False, placeholder="Ask a question about the documents…",
                                           scale=5, autofocus=True, elem_id="question", max_lines=4)
                     ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                examples = example_questions(index)
+                if examples:
+                    gr.Examples(examples, inputs=question, label="Examples from these documents")
                 with gr.Row():
                     k = gr.Slider(1, 10, value=5, step=1, label="Passages to read (k)", elem_id="k")
                     mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode", elem_id="mode")

@@ -100,6 +100,12 @@ class Store:
         start, end = spans.raw_span(rows[0][0], clean_start, clean_end)
         return passage.start + start, passage.start + end
 
+    def headings(self, limit: int = 200) -> list[tuple[str, str]]:
+        """``(title, section path)`` of the first chunks of each section, documents in order."""
+        return [(title, section) for title, section in self._rows(
+            "SELECT d.title, c.section FROM chunks c JOIN documents d USING (doc_id) "
+            "GROUP BY c.doc_id, c.section ORDER BY c.doc_id, min(c.ordinal) LIMIT ?", [limit])]
+
     def chunk_ids_of(self, doc_ids: Sequence[str]) -> list[int]:
         marks = ",".join("?" * len(doc_ids))
         return [row[0] for row in self._rows(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
