@@ -21,15 +21,11 @@ if TYPE_CHECKING:
 CACHE_SIZE = 8192  # about 12 MB of 384-d vectors
 
 
-class CachedEmbedder:
-    """An ``Embedder`` that remembers the last ``size`` texts it embedded; thread-safe."""
+class EmbedderWrapper:
+    """An ``Embedder`` around another one: the same model, so the same name and dimension."""
 
-    def __init__(self, inner: Embedder, size: int = CACHE_SIZE) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
-        self.size = size
-        self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._pinned: dict[str, np.ndarray] = {}
 
     @property
     def name(self) -> str:
@@ -38,6 +34,17 @@ class CachedEmbedder:
     @property
     def dimension(self) -> int:
         return self.inner.dimension
+
+
+class CachedEmbedder(EmbedderWrapper):
+    """An ``Embedder`` that remembers the last ``size`` texts it embedded; thread-safe."""
+
+    def __init__(self, inner: Embedder, size: int = CACHE_SIZE) -> None:
+        super().__init__(inner)
+        self.size = size
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._pinned: dict[str, np.ndarray] = {}
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Vectors of ``texts``, one row each; only texts not seen recently reach the model."""

@@ -143,3 +143,24 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     out.write("".join(f"{offset:010d} 00000 n \n" for offset in offsets).encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
+
+
+def make_docx(path: Path, blocks: Sequence[tuple[str, object]]) -> Path:
+    """A Word file of ``("heading", (text, level))``, ``("paragraph", text)`` and ``("table", rows)`` blocks."""
+    import docx
+
+    document = docx.Document()
+    for kind, value in blocks:
+        if kind == "heading":
+            text, level = value  # type: ignore[misc]
+            document.add_heading(text, level)
+        elif kind == "paragraph":
+            document.add_paragraph(str(value))
+        else:
+            rows = list(value)  # type: ignore[call-overload]
+            table = document.add_table(rows=len(rows), cols=len(rows[0]))
+            for row, cells in zip(table.rows, rows):
+                for cell, text in zip(row.cells, cells):
+                    cell.text = text
+    document.save(str(path))
+    return path

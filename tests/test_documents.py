@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PYDOCS_PAGES, PYTHON_DOCS, FakeEmbedder, make_pdf
+from conftest import PYDOCS_PAGES, PYTHON_DOCS, FakeEmbedder, make_docx, make_pdf
 
 import rag
 from rag.spans import char_spans, raw_span
@@ -97,18 +97,10 @@ def test_each_pdf_passage_knows_its_page(tmp_path: Path) -> None:
 
 
 def test_word_documents_have_sections_and_tables(tmp_path: Path) -> None:
-    import docx
-
-    document = docx.Document()
-    document.add_heading("Harvest Plan", 1)
-    document.add_paragraph("The orchard yields walnuts in October.")
-    document.add_heading("Budget", 2)
-    table = document.add_table(rows=2, cols=2)
-    table.cell(0, 0).text, table.cell(0, 1).text = "Item", "Cost"
-    table.cell(1, 0).text, table.cell(1, 1).text = "Tractor", "1200"
     folder = tmp_path / "docs"
     folder.mkdir()
-    document.save(str(folder / "plan.docx"))
+    make_docx(folder / "plan.docx", [("heading", ("Harvest Plan", 1)), ("paragraph", "The orchard yields walnuts in October."),
+                                     ("heading", ("Budget", 2)), ("table", [("Item", "Cost"), ("Tractor", "1200")])])
     index = rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
     assert index.documents()[0].title == "Harvest Plan"
     walnut = index.search("walnuts October", k=1, mode="bm25")[0]

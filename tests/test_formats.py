@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PYTHON_DOCS as DOCS
-from conftest import make_pdf
+from conftest import make_docx, make_pdf
 
 from rag.formats import FormatError, Parsed, looks_like_markdown, parse, parse_bytes
 
@@ -249,21 +249,10 @@ def test_pdf_errors_say_what_is_wrong() -> None:
 # --- Word -------------------------------------------------------------------------------------------
 
 def test_docx_headings_paragraphs_and_tables(tmp_path: Path) -> None:
-    import docx
-
-    document = docx.Document()
-    document.add_heading("Annual Plan", 0)
-    document.add_paragraph("Opening words.")
-    document.add_heading("Budget", 1)
-    table = document.add_table(rows=2, cols=2)
-    for row, cells in zip(table.rows, [("Item", "Cost"), ("Chairs", "40")]):
-        for cell, value in zip(row.cells, cells):
-            cell.text = value
-    document.add_paragraph("After the table.")
-    document.add_heading("Detail", 2)
-    document.add_paragraph("Fine print.")
-    path = tmp_path / "plan.docx"
-    document.save(str(path))
+    path = make_docx(tmp_path / "plan.docx", [
+        ("heading", ("Annual Plan", 0)), ("paragraph", "Opening words."), ("heading", ("Budget", 1)),
+        ("table", [("Item", "Cost"), ("Chairs", "40")]), ("paragraph", "After the table."),
+        ("heading", ("Detail", 2)), ("paragraph", "Fine print.")])
     parsed = parse_bytes(path.read_bytes(), ".docx")
     assert parsed.text == ("Annual Plan\n\nOpening words.\n\nBudget\n\nItem | Cost\nChairs | 40\n\nAfter the table.\n\n"
                            "Detail\n\nFine print.")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..answer.features import FEATURES, Candidates, extract
 from ..answer.model import QUESTION_FEATURES, WEIGHTS, AnswerModel, Linear, question_features
 from ..config import Settings, load_settings
+from ..embed_cache import EmbedderWrapper
 from ..embedding import Embedder, SentenceTransformerEmbedder
 from ..index import Index
 from .squad_answers import Case, Paragraph, answer_report, prepare, read_halves
@@ -43,22 +44,15 @@ ABSTENTION_FEATURES = tuple(name for name in QUESTION_FEATURES if name not in {
     "best_bm25", "best_rare_hit", "q_idf_found", "q_rare_found", "q_missing_max_idf", "n_q_terms"})
 
 
-class StoredVectors:
+class StoredVectors(EmbedderWrapper):
     """An ``Embedder`` that keeps every vector it computed in a file, so refitting embeds each text once."""
 
     def __init__(self, inner: Embedder, path: Path) -> None:
         import pickle
 
-        self.inner, self.path = inner, path
+        super().__init__(inner)
+        self.path = path
         self.known: dict[str, np.ndarray] = pickle.loads(path.read_bytes()) if path.exists() else {}
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         import numpy as np
