@@ -90,6 +90,10 @@ def ingest(
             Store(index_dir, previous).close()
         report = IngestReport()
         documents = _scan(folder, previous, report, paths, settings.max_file_bytes)
+        uploads = index_dir / UPLOADS
+        if previous is None and paths is None and uploads.is_dir():  # a rebuild keeps what people uploaded
+            kept = sorted(path for path in uploads.iterdir() if path.is_file())
+            documents += _scan(index_dir, None, report, kept, settings.max_file_bytes)
         if previous is None and not documents:
             raise EmptyCorpusError(f"No readable documents in {folder} (supported: .txt, .md, .html, .pdf).")
         if report.changed or previous is None:

@@ -268,3 +268,16 @@ def test_an_index_of_another_model_is_refused_not_searched(
     assert error.startswith("error: Cannot load embedding model 'not-installed-model'") and error.count("\n") == 1
     assert main(["ingest", str(SEEDS), "--index", str(index_dir)]) == EXIT_ERROR
     assert "`rag ingest --rebuild`" in capsys.readouterr().err
+
+
+def test_a_rebuild_keeps_the_uploaded_documents(tmp_path: Path, fake_settings: rag.Settings):
+    rag.build_index(SEEDS, settings=fake_settings, embedder=FakeEmbedder())
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "apiary.txt").write_text("The Hamhung apiary doubled its honey harvest in 2025.\n", encoding="utf-8")
+    rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=FakeEmbedder()).add_files(
+        [incoming / "apiary.txt"])
+    rebuilt = rag.build_index(SEEDS, settings=fake_settings, embedder=FakeEmbedder(), rebuild=True)
+    assert "uploads/apiary.txt" in {document.doc_id for document in rebuilt.documents()}
+    assert rebuilt.search("apiary honey harvest", k=1, mode="bm25")[0].source == "uploads/apiary.txt"
+    assert rebuilt.last_ingest is not None and "uploads/apiary.txt" in rebuilt.last_ingest.added
