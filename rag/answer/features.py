@@ -42,7 +42,7 @@ FEATURES = (
     "p_score", "p_score_rel", "p_rank_1", "p_rank", "pos_first", "pos_rel", "log_len",
     "n_new_terms", "has_new_terms", "new_share", "ent_novel_any",
     "bigram_hit", "q_caps_hit", "log_span", "is_best_cos", "is_best_bm25", "is_best_cos_win",
-    "log_rank_cos", "log_rank_bm25", "cos_x_bm25", "bm25_ctx_gain",
+    "log_rank_cos", "log_rank_bm25", "cos_x_bm25", "bm25_ctx_gain", "heading_hit", "qualifier_hit", "qualifier_other",
     *(f"match_{kind}" for kind in WANTED), "match_near",
 )
 
@@ -169,6 +169,12 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         spread.append(math.log((max(where) - min(where) + 1) / len(where)) if len(where) >= 2
                       else math.log(3.0 if where else 5.0))
     rank_cos, rank_bm25 = _rank(cos_sentence), _rank(bm25_sentence)
+    # the passage's title and heading path: "json.loads(...)" for API docs, the article title for others
+    heading_terms = [set(_terms(f"{passage.title} {passage.section}")) for passage in passages]
+    heading_hits = [np.array([term in found for term in terms], dtype=np.float64).reshape(-1) for found in heading_terms]
+    # years and ordinals the question names ("the second course", "in 2021"), against those around each sentence
+    asked_qualifiers = qualifiers(question)
+    contexts = [qualifiers(f"{passages[item.passage_index].title} {item.window}") for item in items]
     columns = {
         "cos_sent": cos_sentence, "cos_win": cos_window, "cos_sent_rel": cos_sentence - cos_sentence.max(),
         "cos_win_rel": cos_window - cos_window.max(), "bm25_sent": bm25_sentence / total, "bm25_win": bm25_window / total,
@@ -187,6 +193,10 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         "is_best_cos_win": (_rank(cos_window) == 0).astype(float), "log_rank_cos": np.log1p(rank_cos),
         "log_rank_bm25": np.log1p(rank_bm25), "cos_x_bm25": cos_sentence * bm25_sentence / total,
         "bm25_ctx_gain": (bm25_window - bm25_sentence) / total,
+        "heading_hit": np.array([heading_hits[item.passage_index] for item in items]) @ weights / total,
+        "qualifier_hit": np.array([_share(asked_qualifiers, contexts[number]) for number in range(count)]),
+        "qualifier_other": np.array([float(bool(asked_qualifiers) and bool(contexts[number] - asked_qualifiers))
+                                     for number in range(count)]),
         "match_near": np.array([nearness(item.text, found, wanted, asked) if wanted else 0.0
                                 for item, found in zip(items, phrases)]),
         **{f"match_{name}": match if name == kind else np.zeros(count) for name in WANTED},
@@ -205,6 +215,19 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         "score_gap12": ordered_scores[-1] - ordered_scores[-2] if len(ordered_scores) > 1 else 0.0,
     }
     return Candidates(question, kind, items, matrix, phrases, terms, summary)
+
+
+_QUALIFIER = re.compile(r"\b(?:1\d{3}|20\d\d|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+                        r"last|inaugural|\d+(?:st|nd|rd|th))\b", re.IGNORECASE)
+
+
+def qualifiers(text: str) -> set[str]:
+    """Years and ordinals in ``text``, lower-cased ("inaugural" is "first")."""
+    return {word.lower().replace("inaugural", "first") for word in _QUALIFIER.findall(text)}
+
+
+def _share(asked: set[str], found: set[str]) -> float:
+    return len(asked & found) / len(asked) if asked else 0.0
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
