@@ -55,11 +55,24 @@ class Retriever:
             raise InvalidQueryError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
         if k < 1:
             raise InvalidQueryError(f"k must be at least 1, not {k}.")
-        allowed = None if sources is None else np.asarray(self.store.chunk_ids_of(list(sources)), dtype=np.int64)
+        allowed = None if sources is None else np.asarray(self.store.chunk_ids_of(self._sources(sources)), dtype=np.int64)
         ids, scores = self._rank(question, k, mode, allowed)
         found = self.store.passages(ids)
         return [replace(found[int(chunk_id)], score=float(score), rank=rank)
                 for rank, (chunk_id, score) in enumerate(zip(ids, scores), 1)]
+
+    def _sources(self, sources: Sequence[str]) -> list[str]:
+        """Document ids for sources as people type them: ``seeds/000_x.txt`` is the document ``000_x.txt``."""
+        known = [document.doc_id for document in self.store.documents()]
+        found = []
+        for source in sources:
+            typed = source.replace("\\", "/").removeprefix("./")
+            match = next((doc_id for doc_id in known if typed == doc_id or typed.endswith("/" + doc_id)), None)
+            if match is None:
+                listed = ", ".join(known[:5]) + (", ..." if len(known) > 5 else "")
+                raise InvalidQueryError(f"No indexed document is named {source!r}; sources are named as ingested: {listed}.")
+            found.append(match)
+        return found
 
     def _rank(self, question: str, k: int, mode: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np

@@ -61,6 +61,13 @@ def test_source_filter_keeps_only_that_file(seed_index: rag.Index):
         assert passages and {p.source for p in passages} == {"001_b8239f67380c7682.txt"}
 
 
+def test_a_source_is_found_as_typed_or_named_in_one_sentence(seed_index: rag.Index):
+    typed = seed_index.search("opening address", k=2, sources=["seeds/000_0220f7c6bd20be88.txt"])
+    assert typed and {p.source for p in typed} == {"000_0220f7c6bd20be88.txt"}
+    with pytest.raises(rag.InvalidQueryError, match="sources are named as ingested: 000_0220f7c6bd20be88.txt"):
+        seed_index.search("opening address", sources=["missing.txt"])
+
+
 def test_dense_search_agrees_with_a_numpy_oracle(seed_index: rag.Index):
     store = seed_index.store
     ids = np.asarray(store.chunk_ids_of([d.doc_id for d in seed_index.documents()]))
