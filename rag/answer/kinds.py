@@ -133,17 +133,14 @@ def short_answer(kind: str, sentence: str, phrases: list[Phrase], question_terms
     order = SHORT_ORDER.get(kind)
     if order is None:
         return None
-    words = sentence.split()
-    anchors = [number for number, word in enumerate(words) if set(tokenize(word)) & question_terms]
-    lower = sentence.lower()
+    anchors = _anchors(sentence, question_terms)
     best, best_key = None, None
     for phrase in phrases:
         ranks = [number for number, group in enumerate(order) if group in phrase.groups]
         if not ranks:
             continue
         preference = min(ranks) + (0.0 if phrase.groups[0] == order[0] else 0.5)  # a year before a date holding one
-        at = lower.find(phrase.text.lower())
-        position = len(sentence[:at].split()) if at >= 0 else 0
+        position = _position(sentence, phrase.text) or 0
         distance = min((abs(position - anchor) for anchor in anchors), default=50)
         key = (preference, distance, -len(phrase.text))
         if best_key is None or key < best_key:
@@ -153,15 +150,24 @@ def short_answer(kind: str, sentence: str, phrases: list[Phrase], question_terms
 
 def nearness(sentence: str, phrases: list[Phrase], wanted: str, question_terms: set[str]) -> float:
     """``1 / (1 + words)`` between the closest phrase of the wanted group and a question term."""
-    words = sentence.split()
-    anchors = [number for number, word in enumerate(words) if set(tokenize(word)) & question_terms]
+    anchors = _anchors(sentence, question_terms)
     if not anchors:
         return 0.0
-    lower, best = sentence.lower(), None
+    best = None
     for phrase in phrases:
-        at = lower.find(phrase.text.lower()) if wanted in phrase.groups else -1
-        if at >= 0:
-            position = len(sentence[:at].split())
+        position = _position(sentence, phrase.text) if wanted in phrase.groups else None
+        if position is not None:
             distance = min(abs(position - anchor) for anchor in anchors)
             best = distance if best is None else min(best, distance)
     return 0.0 if best is None else 1.0 / (1.0 + best)
+
+
+def _anchors(sentence: str, question_terms: set[str]) -> list[int]:
+    """Word numbers of the sentence's words that are question terms."""
+    return [number for number, word in enumerate(sentence.split()) if set(tokenize(word)) & question_terms]
+
+
+def _position(sentence: str, phrase: str) -> int | None:
+    """Word number where ``phrase`` first starts in ``sentence`` (any case), or None."""
+    at = sentence.lower().find(phrase.lower())
+    return len(sentence[:at].split()) if at >= 0 else None

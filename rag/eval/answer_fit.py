@@ -87,8 +87,8 @@ def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
     with index.embedder.pinned([case.question.strip() for case in cases], progress=True):
         for case in cases:
             retrieved.append(index.search(case.question, k=k))
-    texts = [item.text for passages in retrieved for item in candidates(passages)]
-    texts += [item.window for passages in retrieved for item in candidates(passages)]
+    items = [item for passages in retrieved for item in candidates(passages)]
+    texts = [item.text for item in items] + [item.window for item in items]
     rows = []
     with index.embedder.pinned([case.question.strip() for case in cases] + texts, progress=True):
         for case, passages in zip(cases, retrieved, strict=True):

@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import RagError
 
@@ -78,19 +79,26 @@ def _read_beir(folder: Path, split: str) -> Benchmark:
     return Benchmark(folder.name, corpus, queries, qrels)
 
 
-def read_squad(path: str | Path) -> Benchmark:
-    """SQuAD v1.1 as passage retrieval: each paragraph a document titled by its article."""
+def squad_articles(path: str | Path) -> list[dict[str, Any]]:
+    """The articles of a SQuAD v1.1 JSON file (``.json`` or ``.json.gz``)."""
     path = Path(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError) as error:
+            articles = json.load(handle)["data"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise BenchmarkError(f"Cannot read SQuAD file {path} ({error}); pass a SQuAD v1.1 JSON file.") from None
+    return list(articles)
+
+
+def read_squad(path: str | Path) -> Benchmark:
+    """SQuAD v1.1 as passage retrieval: each paragraph a document titled by its article."""
+    path = Path(path)
+    articles = squad_articles(path)
     corpus: dict[str, tuple[str, str]] = {}
     queries: dict[str, str] = {}
     qrels: dict[str, dict[str, int]] = {}
-    for article_number, article in enumerate(data["data"]):
+    for article_number, article in enumerate(articles):
         title = article["title"].replace("_", " ")
         for paragraph_number, paragraph in enumerate(article["paragraphs"]):
             doc_id = f"{article_number:03d}-{paragraph_number:03d}"

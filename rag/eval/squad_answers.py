@@ -12,9 +12,7 @@ answers appear in no remaining paragraph; the others are dropped as ambiguous).
 
 from __future__ import annotations
 
-import gzip
 import html
-import json
 import random
 import shutil
 import statistics
@@ -27,7 +25,7 @@ from ..embedding import Embedder
 from ..index import Index, build_index
 from ..markers import MARKER
 from . import metrics
-from .benchmarks import BenchmarkError
+from .benchmarks import squad_articles
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,7 @@ class Case:
 
 def read_halves(path: str | Path) -> tuple[list[Paragraph], list[Paragraph]]:
     """The paragraphs of the first and of the second half of the articles, sorted by title."""
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") if str(path).endswith(".gz") else open(path, encoding="utf-8") as handle:
-            articles = sorted(json.load(handle)["data"], key=lambda article: article["title"])
-    except (OSError, ValueError, KeyError) as error:
-        raise BenchmarkError(f"Cannot read SQuAD file {path} ({error}); pass a SQuAD v1.1 JSON file.") from None
+    articles = sorted(squad_articles(path), key=lambda article: article["title"])
     halves: list[list[Paragraph]] = [[], []]
     middle = len(articles) // 2
     for number, article in enumerate(articles):
