@@ -10,6 +10,7 @@ document's visible text, mapped back to exact raw offsets and 1-based line numbe
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterator
 
@@ -18,6 +19,7 @@ from .spans import encode_runs
 from .types import Chunk, Document, Parsed, Section
 
 SECTION_SEPARATOR = " › "
+_NEWLINE = re.compile("\n")
 # For oversized sentences: lines first, then clauses, then words; a cut inside a word is the last resort.
 SEPARATORS = ["\n\n", "\n", "; ", ": ", ", ", " ", ""]
 
@@ -25,7 +27,7 @@ SEPARATORS = ["\n\n", "\n", "; ", ": ", ", ", " ", ""]
 def chunk_document(document: Document, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
     """Split ``document`` into chunks whose ``text`` is ``document.text[start:end]``."""
     parsed = document.parsed
-    newlines = [index for index, char in enumerate(document.text) if char == "\n"]
+    newlines = [match.start() for match in _NEWLINE.finditer(document.text)]
     chunks: list[Chunk] = []
     for block in _blocks(parsed):
         for clean_start, clean_end, path in _pack(parsed.text, block, chunk_size, chunk_overlap):

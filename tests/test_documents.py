@@ -118,7 +118,8 @@ def test_a_megabyte_of_unclosed_markup_ingests_in_linear_time(tmp_path: Path, su
     started = time.perf_counter()
     rag.build_index(folder, tmp_path / "tiny-index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
     tiny = time.perf_counter() - started
-    (folder / f"hostile{suffix}").write_text("Walnuts are tasty. " + (opening + "x ") * 350_000, encoding="utf-8")
+    unit = opening + "x "
+    (folder / f"hostile{suffix}").write_text("Walnuts are tasty. " + unit * (2**20 // len(unit) + 1), encoding="utf-8")
     started = time.perf_counter()
     rag.build_index(folder, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
     assert time.perf_counter() - started < tiny + 5

@@ -170,3 +170,26 @@ def test_an_open_index_sees_an_ingest_made_by_another_writer(seeds_copy: Path, f
     (seeds_copy / "farm.md").write_text("The tractor harvest in Kangso county rose.")
     rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
     assert serving.search("tractor harvest Kangso", mode="bm25")[0].source == "farm.md"
+
+
+def test_a_dotted_name_finds_its_own_entry_not_its_namesake(tmp_path: Path, fake_settings: rag.Settings):
+    docs = tmp_path / "api"
+    docs.mkdir()
+    (docs / "json.md").write_text(
+        "# json\n\n## json.load(fp)\n\nRead a document from a file and load it; raises an error on bad input.\n\n"
+        "## json.loads(s)\n\nParse a string. Invalid input raises JSONDecodeError.\n\n"
+        "## json.dump(obj, fp)\n\nWrite obj to fp and load nothing back.\n", encoding="utf-8")
+    (docs / "versions.md").write_text(
+        "# Changes\n\nAdded in Python 3.7: breakpoint().\n\nAdded in Python 3.11: tomllib, with 3 parsers and 11 tests.\n",
+        encoding="utf-8")
+    index = rag.build_index(docs, settings=fake_settings, embedder=FakeEmbedder())
+    assert "JSONDecodeError" in index.search("What does json.loads raise?", k=1, mode="bm25")[0].text
+    assert "tomllib" in index.search("What came in Python 3.11?", k=1, mode="bm25")[0].text
+
+
+def test_a_chain_of_dots_is_not_a_name():
+    from rag.store.lexical import tokenize
+
+    chain = ".".join(["part"] * 200_000)  # every tail of it kept would be 10^11 characters
+    assert tokenize(chain) == ["part"] * 200_000
+    assert tokenize("os.path.join") == ["os", "path", "join", "os.path.join", "path.join"]

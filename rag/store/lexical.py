@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Dotted names (json.loads, os.path.join, Python 3.11) are terms of their own besides their words:
+# "loads" stems to "load", and only the whole name tells json.loads from json.load.
+_DOTTED = re.compile(r"\w+(?:\.\w+)+", re.UNICODE)
+MAX_NAME_PARTS, MAX_NAME_CHARS = 6, 120
 
 
 @lru_cache(maxsize=1)
@@ -41,10 +45,22 @@ def _bm25s():  # type: ignore[no-untyped-def]
 
 
 def tokenize(text: str) -> list[str]:
-    """Words to BM25 terms: ``"The Courses opened"`` -> ``["cours", "open"]``."""
+    """Words to BM25 terms, then dotted names whole with their shorter tails:
+    ``"The Courses opened os.path.join"`` -> ``["cours", "open", "os", "path", "join", "os.path.join", "path.join"]``."""
     stop = _stopwords()
-    words = [word for word in _WORD.findall(text.lower()) if word not in stop and (len(word) > 1 or word.isdigit())]
-    return list(_stemmer().stemWords(words))
+    lower = text.lower()
+    words = [word for word in _WORD.findall(lower) if word not in stop and (len(word) > 1 or word.isdigit())]
+    return list(_stemmer().stemWords(words)) + [name for dotted in _DOTTED.findall(lower) for name in _tails(dotted)]
+
+
+def _tails(dotted: str) -> list[str]:
+    """``a.b.c`` -> ``["a.b.c", "b.c"]``: a name may be written with or without its module.
+
+    Longer chains are not names (and their tails would grow with the square of their length)."""
+    parts = dotted.split(".")
+    if len(parts) > MAX_NAME_PARTS or len(dotted) > MAX_NAME_CHARS:
+        return []
+    return [".".join(parts[first:]) for first in range(len(parts) - 1)]
 
 
 class Lexical:
