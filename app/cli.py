@@ -148,7 +148,7 @@ def _chat(args: argparse.Namespace) -> int:
     from rag.index import load_index
 
     index = load_index(settings=_settings(args))
-    index.embed(["warm up"])  # load the model now, so the first question is answered as fast as the tenth
+    index.warm()  # load the models now, so the first question is answered as fast as the tenth
     from .ui.app import launch
 
     launch(index, host=args.host, port=args.port)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .answer import answer_stream
+from .answer import answer_stream, warm
 from .config import Settings, load_settings
 from .embed_cache import CachedEmbedder
 from .embedding import Embedder, SentenceTransformerEmbedder
@@ -84,6 +84,11 @@ class Index:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts`` with the index's model (recent texts come from a cache)."""
         return self.embedder.embed(texts)
+
+    def warm(self) -> None:
+        """Load the embedding model and the answerer's models now, so the first answer is as fast as the tenth."""
+        self.embed(["warm up"])
+        warm()
 
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term over the indexed chunks."""

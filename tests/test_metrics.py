@@ -111,3 +111,19 @@ def test_abstention_curve_by_hand():
 
     curve = abstention_curve([0.1, 0.2, 0.8, 0.9], [False, True, False, True])
     assert curve == [(0.2, 1.0, 0.5), (0.8, 0.5, 0.5), (0.9, 2 / 3, 1.0), (float("inf"), 0.5, 1.0)]
+
+
+def test_a_weighted_fitting_sample_counts_as_that_many_copies():
+    import numpy as np
+
+    from rag.eval.answer_fit import _weighted_quantile, fit_logistic
+
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(40, 3))
+    target = (matrix[:, 0] + rng.normal(size=40) > 0).astype(float)
+    weight = np.where(np.arange(40) < 10, 3.0, 1.0)
+    copies = np.repeat(np.arange(40), weight.astype(int))
+    weighted = fit_logistic(matrix, target, ("a", "b", "c"), l2=0.0, weight=weight)
+    repeated = fit_logistic(matrix[copies], target[copies], ("a", "b", "c"), l2=0.0)
+    assert np.allclose(weighted(matrix), repeated(matrix), atol=1e-3)
+    assert _weighted_quantile(np.array([0.1, 0.2, 0.3, 0.4]), np.array([1.0, 1.0, 1.0, 7.0]), 0.25) == 0.3

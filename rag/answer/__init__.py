@@ -4,7 +4,8 @@ A new answerer takes a ``Reader`` (search, embed) and returns ``rag.Answer``s; `
 decides which one answers.
 """
 
+from .offline import warm
 from .reader import Reader
 from .stream import answer_stream
 
-__all__ = ["Reader", "answer_stream"]
+__all__ = ["Reader", "answer_stream", "warm"]

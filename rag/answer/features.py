@@ -1,7 +1,8 @@
 """Candidate evidence sentences of the retrieved passages, and the features a fitted model scores.
 
 Every sentence of the passages (``rag.sentences``) is a candidate, seen with its neighbours.
-Features: meaning (cosine of the question to the sentence and to the sentence in context), wording
+Features: meaning (cosine of the question to the sentence, to the sentence in context, and to the
+sentence after its passage's heading, which on API pages names the function it describes), wording
 weighted by the corpus's BM25 idf (sentence, window, rarest term, word pairs, names; never plain
 coverage, which in a corpus about one topic counts the topic's own words),
 the passage (retrieval score, rank, position), the sentence (length, new words) and answer type
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..chunking import SECTION_SEPARATOR
 from ..sentences import sentence_spans
 from ..store.lexical import tokenize
 from ..types import Passage
@@ -36,7 +38,7 @@ LIGHT_WORDS = (
 )
 
 FEATURES = (
-    "cos_sent", "cos_win", "cos_sent_rel", "cos_win_rel",
+    "cos_sent", "cos_win", "cos_sent_rel", "cos_win_rel", "cos_head", "cos_head_rel",
     "bm25_sent", "bm25_win", "bm25_sent_raw", "bm25_sent_rel",
     "rare_hit_sent", "rare_hit_win",
     "p_score", "p_score_rel", "p_rank_1", "p_rank", "pos_first", "pos_rel", "log_len",
@@ -56,6 +58,7 @@ class Candidate:
     end: int
     text: str  # whitespace collapsed
     window: str  # with the previous and next sentence of the same passage
+    headed: str  # after its passage's own heading ("json.loads(s, ...): Deserialize s ..."), or its title
     position: int  # sentence number in its passage, from 0
     siblings: int  # sentences in its passage
 
@@ -111,6 +114,7 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
     found, seen = [], set()
     for number, passage in enumerate(passages):
         title = passage.title.strip()
+        heading = passage.section.split(SECTION_SEPARATOR)[-1].strip() or title
         spans = []
         for start, end in sentence_spans(passage.clean_text):
             text = " ".join(passage.clean_text[start:end].split())
@@ -119,7 +123,7 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
                 spans.append((start, end, text))
         for position, (start, end, text) in enumerate(spans):
             window = " ".join(span[2] for span in spans[max(0, position - 1) : position + 2])
-            found.append(Candidate(number, start, end, text, window, position, len(spans)))
+            found.append(Candidate(number, start, end, text, window, f"{heading}: {text}", position, len(spans)))
     return found
 
 
@@ -139,9 +143,11 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     total = weights.sum() or 1.0
     rare = int(np.argmax(weights)) if terms else -1
     asked = set(terms)
-    vectors = embed([question] + [item.text for item in items] + [item.window for item in items])
-    query, sentence_vectors, window_vectors = vectors[0], vectors[1 : count + 1], vectors[count + 1 :]
-    cos_sentence, cos_window = sentence_vectors @ query, window_vectors @ query
+    vectors = embed([question] + [item.text for item in items] + [item.window for item in items]
+                    + [item.headed for item in items])
+    query, sentence_vectors = vectors[0], vectors[1 : count + 1]
+    window_vectors, headed_vectors = vectors[count + 1 : 2 * count + 1], vectors[2 * count + 1 :]
+    cos_sentence, cos_window, cos_headed = sentence_vectors @ query, window_vectors @ query, headed_vectors @ query
     sentence_terms = [set(_terms(item.text)) for item in items]
     window_terms = [set(_terms(item.window)) for item in items]
     hits = np.array([[term in found for term in terms] for found in sentence_terms], dtype=np.float64).reshape(count, -1)
@@ -177,7 +183,8 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     contexts = [qualifiers(f"{passages[item.passage_index].title} {item.window}") for item in items]
     columns = {
         "cos_sent": cos_sentence, "cos_win": cos_window, "cos_sent_rel": cos_sentence - cos_sentence.max(),
-        "cos_win_rel": cos_window - cos_window.max(), "bm25_sent": bm25_sentence / total, "bm25_win": bm25_window / total,
+        "cos_win_rel": cos_window - cos_window.max(), "cos_head": cos_headed, "cos_head_rel": cos_headed - cos_headed.max(),
+        "bm25_sent": bm25_sentence / total, "bm25_win": bm25_window / total,
         "bm25_sent_raw": bm25_sentence, "bm25_sent_rel": (bm25_sentence - bm25_sentence.max()) / total,
         "rare_hit_sent": hits[:, rare] if rare >= 0 else np.zeros(count),
         "rare_hit_win": window_hits[:, rare] if rare >= 0 else np.zeros(count),

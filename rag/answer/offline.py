@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 ABSTENTION = "The documents do not say. Nothing in them answers this question"
 
 
+def warm() -> None:
+    """Load the fitted answerer now rather than at the first question."""
+    load_model()
+
+
 def offline_answer(reader: Reader, question: str, passages: Sequence[Passage], query: str,
                    model: AnswerModel | None = None) -> Answer:
     """Pick and cite the evidence sentence (a second one when the first is uncertain), or abstain."""

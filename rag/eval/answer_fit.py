@@ -3,7 +3,8 @@
     python -m rag.eval.answer_fit --squad ../shared/bench/squad-dev-v1.1.json.gz
 
 Fitting uses only the first half of SQuAD v1.1 dev's articles (sorted by title): two draws of
-its paragraphs with 150 and 350 removed. The selection model is a softmax over each question's
+its paragraphs with 150 and 350 removed, and one with whole articles as files; beside them, the
+documentation questions of ``eval/pydocs-train.jsonl`` (pages other than the judged ones), weighted. The selection model is a softmax over each question's
 candidate sentences (L2-regularised, fitted on answerable questions); the abstention model is a
 logistic regression on question-level features, fitted on out-of-fold selection scores (4 folds
 by article) of answerable and unanswerable questions; the threshold lets ``ABSTAIN_ANSWERABLE`` of
@@ -27,7 +28,7 @@ from ..answer.model import QUESTION_FEATURES, WEIGHTS, AnswerModel, Linear, ques
 from ..config import Settings, load_settings
 from ..embed_cache import EmbedderWrapper
 from ..embedding import Embedder, SentenceTransformerEmbedder
-from ..index import Index
+from ..index import Index, build_index
 from .squad_answers import Case, Paragraph, answer_report, prepare, read_halves
 
 if TYPE_CHECKING:
@@ -38,6 +39,12 @@ SECOND_BELOW = 0.4  # a second sentence below this: the largest whose median rep
 FOLDS = 4
 DRAWS = ((150, 0, False), (350, 1, False), (150, 2, True))  # paragraphs removed, seed, one file per article
 PARAPHRASED = 0.5  # share of questions also asked without the words they copied from their paragraph
+# Questions written for fitting on documentation pages other than the judged ones (eval/README.md): people
+# paraphrase, and API pages are not encyclopedia prose. Each counts as DOCS_WEIGHT SQuAD questions.
+DOCS_SET = Path(__file__).resolve().parents[2] / "eval" / "pydocs-train.jsonl"
+DOCS_ROOT = "/usr/share/doc/python3.11/html/library"
+DOCS_WEIGHT = 20.0
+DOCS_PREFIX = "docs:"
 # Question-level features for abstention. Word-overlap figures (coverage, rarest term found) are left out:
 # SQuAD questions copy their paragraph's words, so a model that trusts overlap abstains on paraphrases.
 ABSTENTION_FEATURES = tuple(name for name in QUESTION_FEATURES if name not in {
@@ -75,6 +82,7 @@ class Row:
     found: Candidates
     labels: np.ndarray  # per candidate: contains a gold answer
     logits: np.ndarray | None = None
+    weight: float = 1.0  # a documentation question counts as DOCS_WEIGHT SQuAD questions
 
 
 def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
@@ -88,7 +96,7 @@ def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
         for case in cases:
             retrieved.append(index.search(case.question, k=k))
     items = [item for passages in retrieved for item in candidates(passages)]
-    texts = [item.text for item in items] + [item.window for item in items]
+    texts = [item.text for item in items] + [item.window for item in items] + [item.headed for item in items]
     rows = []
     with index.embedder.pinned([case.question.strip() for case in cases] + texts, progress=True):
         for case, passages in zip(cases, retrieved, strict=True):
@@ -100,11 +108,12 @@ def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
 
 
 def fit_selection(rows: Sequence[Row], l2: float = 1.0) -> Linear:
-    """Softmax over each question's candidates, maximising the likelihood of its gold-holding sentences."""
+    """Softmax over each question's candidates, maximising the weighted likelihood of its gold-holding sentences."""
     import numpy as np
     from scipy.optimize import minimize
 
     rows = [row for row in rows if row.case.answerable and row.labels.any()]
+    weight = np.array([row.weight for row in rows])
     matrix = np.vstack([row.found.matrix for row in rows]).astype(np.float64)
     labels = np.concatenate([row.labels for row in rows]).astype(np.float64)
     segment = np.concatenate([np.full(len(row.labels), number) for number, row in enumerate(rows)])
@@ -120,8 +129,8 @@ def fit_selection(rows: Sequence[Row], l2: float = 1.0) -> Linear:
         exponentials = np.exp(logits - top[segment])
         total = np.bincount(segment, exponentials, questions)
         positive = np.bincount(segment, exponentials * labels, questions)
-        likelihood = np.log(positive).sum() - np.log(total).sum()
-        gradient = standard.T @ (exponentials * labels / positive[segment] - exponentials / total[segment])
+        likelihood = weight @ (np.log(positive) - np.log(total))
+        gradient = standard.T @ (weight[segment] * (exponentials * labels / positive[segment] - exponentials / total[segment]))
         penalty = 0.5 * l2 * weights @ weights
         return (penalty - likelihood) / questions, (l2 * weights - gradient) / questions
 
@@ -129,11 +138,13 @@ def fit_selection(rows: Sequence[Row], l2: float = 1.0) -> Linear:
     return Linear(FEATURES, tuple(mean), tuple(scale), tuple(result.x))
 
 
-def fit_logistic(matrix: np.ndarray, target: np.ndarray, names: Sequence[str], l2: float = 1.0) -> Linear:
-    """Plain L2-regularised logistic regression over standardised features."""
+def fit_logistic(matrix: np.ndarray, target: np.ndarray, names: Sequence[str], l2: float = 1.0,
+                 weight: np.ndarray | None = None) -> Linear:
+    """L2-regularised logistic regression over standardised features, samples weighted by ``weight``."""
     import numpy as np
     from scipy.optimize import minimize
 
+    weight = np.ones(len(target)) if weight is None else weight
     mean, scale = matrix.mean(0), matrix.std(0)
     scale[scale < 1e-9] = 1.0
     standard = np.column_stack([(matrix - mean) / scale, np.ones(len(matrix))])
@@ -143,8 +154,8 @@ def fit_logistic(matrix: np.ndarray, target: np.ndarray, names: Sequence[str], l
         probability = 1.0 / (1.0 + np.exp(-logits))
         penalty = weights.copy()
         penalty[-1] = 0.0
-        value = np.logaddexp(0, logits).sum() - logits @ target + 0.5 * l2 * penalty @ penalty
-        return value / len(target), (standard.T @ (probability - target) + l2 * penalty) / len(target)
+        value = weight @ (np.logaddexp(0, logits) - logits * target) + 0.5 * l2 * penalty @ penalty
+        return value / len(target), (standard.T @ (weight * (probability - target)) + l2 * penalty) / len(target)
 
     result = minimize(loss, np.zeros(standard.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 1000})
     return Linear(tuple(names), tuple(mean), tuple(scale), tuple(result.x[:-1]), float(result.x[-1]))
@@ -170,27 +181,51 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerModel, dict[str, float]]:
     values = [question_features(row.found, _logits(row), _softmax(_logits(row))) for row in usable]
     features = np.array([[value[name] for name in ABSTENTION_FEATURES] for value in values])
     holds = np.array([row.labels.any() for row in usable], dtype=np.float64)
-    abstention = fit_logistic(features, holds, ABSTENTION_FEATURES)
+    weight = np.array([row.weight for row in usable])
+    abstention = fit_logistic(features, holds, ABSTENTION_FEATURES, weight=weight)
     probability = 1.0 / (1.0 + np.exp(-abstention(features)))
-    # figures and the threshold on the questions as SQuAD wrote them; the paraphrased copies only train
+    # the threshold and figures on the questions as written; the paraphrased copies only train
     original = np.array([not row.case.id.endswith("~") for row in usable])
     usable = [row for row, keep in zip(usable, original) if keep]
-    probability, holds = probability[original], holds[original]
+    probability, weight = probability[original], weight[original]
     answerable = np.array([row.case.answerable for row in usable])
-    threshold = float(np.quantile(probability[answerable], ABSTAIN_ANSWERABLE))
+    threshold = _weighted_quantile(probability[answerable], weight[answerable], ABSTAIN_ANSWERABLE)
     model = AnswerModel(fit_selection(rows), abstention, threshold, SECOND_BELOW)
-    answering = probability >= threshold
-    figures = {"oracle (gold sentence in the passages)": float(holds[answerable].mean()),
-               "containment, one sentence, never abstaining": _containment(usable, answerable,
-                                                                           np.ones(len(usable), bool), 0.0),
-               "containment, one sentence": _containment(usable, answerable, answering, 0.0)}
-    for below in (0.3, 0.4, 0.5):
-        figures[f"containment, second sentence below p={below}"] = _containment(usable, answerable, answering, below)
-        figures[f"median sentence words, second below p={below}"] = _median_words(usable, answering, below)
-    figures["answerable abstained"] = float((~answering[answerable]).mean())
-    figures["unanswerable abstained"] = float((~answering[~answerable]).mean()) if (~answerable).any() else 0.0
+    docs = np.array([row.case.article.startswith(DOCS_PREFIX) for row in usable])
+    figures = _figures([row for row, keep in zip(usable, ~docs) if keep], probability[~docs], threshold, "")
+    if docs.any():
+        figures.update(_figures([row for row, keep in zip(usable, docs) if keep], probability[docs], threshold,
+                                "documentation: "))
     figures["threshold"] = threshold
     return model, figures
+
+
+def _weighted_quantile(values: np.ndarray, weight: np.ndarray, share: float) -> float:
+    """The value below which ``share`` of the total weight lies."""
+    import numpy as np
+
+    order = np.argsort(values)
+    cumulative = np.cumsum(weight[order])
+    return float(values[order][int(np.searchsorted(cumulative, share * cumulative[-1]))])
+
+
+def _figures(rows: Sequence[Row], probability: np.ndarray, threshold: float, label: str) -> dict[str, float]:
+    """Out-of-fold containment, reply length and abstention rates of ``rows``."""
+    import numpy as np
+
+    holds = np.array([row.labels.any() for row in rows])
+    answerable = np.array([row.case.answerable for row in rows])
+    answering = probability >= threshold
+    figures = {f"{label}oracle (gold sentence in the passages)": float(holds[answerable].mean()),
+               f"{label}containment, one sentence, never abstaining": _containment(
+                   rows, answerable, np.ones(len(rows), bool), 0.0),
+               f"{label}containment, one sentence": _containment(rows, answerable, answering, 0.0)}
+    for below in (0.3, 0.4, 0.5):
+        figures[f"{label}containment, second sentence below p={below}"] = _containment(rows, answerable, answering, below)
+        figures[f"{label}median sentence words, second below p={below}"] = _median_words(rows, answering, below)
+    figures[f"{label}answerable abstained"] = float((~answering[answerable]).mean())
+    figures[f"{label}unanswerable abstained"] = float((~answering[~answerable]).mean()) if (~answerable).any() else 0.0
+    return figures
 
 
 def _chosen(row: Row, below: float) -> np.ndarray:
@@ -230,8 +265,9 @@ def save(model: AnswerModel, path: Path = WEIGHTS) -> None:
     data = {"selection": model.selection.to_json(), "abstention": model.abstention.to_json(),
             "threshold": model.threshold, "second_below": model.second_below,
             "fitted_on": "SQuAD v1.1 dev, first 24 articles by title: a file per paragraph with 150 (seed 0) and "
-                         "350 (seed 1) removed, a file per article with 150 removed (seed 2); "
-                         "refit with python -m rag.eval.answer_fit"}
+                         "350 (seed 1) removed, a file per article with 150 removed (seed 2); and eval/pydocs-train.jsonl "
+                         f"(40 pages of python3.11-doc, none of the judged ones), each question counted {DOCS_WEIGHT:g} "
+                         "times; refit with python -m rag.eval.answer_fit"}
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
@@ -275,17 +311,51 @@ def first_half_rows(first: Sequence[Paragraph], work: Path, settings: Settings, 
     return rows
 
 
+def docs_rows(evalset: Path, root: Path, work: Path, settings: Settings, embedder: StoredVectors,
+              weight: float = DOCS_WEIGHT) -> list[Row]:
+    """Candidates of the questions of a documentation set written for fitting, over an index of its pages."""
+    import shutil
+
+    from .evalset import load_eval_set
+
+    questions = [question for question in load_eval_set(evalset) if question.follows is None]
+    folder = work / f"docs-{evalset.stem}"
+    (folder / "docs").mkdir(parents=True, exist_ok=True)
+    for page in sorted({evidence.source for question in questions for evidence in question.evidence}):
+        if not (folder / "docs" / page).exists():
+            shutil.copyfile(root / page, folder / "docs" / page)
+    index = build_index(folder / "docs", folder / "index", settings=replace(settings, index_dir=str(folder / "index")),
+                        embedder=embedder)
+    cases = [Case(question.id, question.question, question.answers,
+                  DOCS_PREFIX + (question.evidence[0].source if question.evidence else evalset.stem), question.answerable)
+             for question in questions]
+    rows = collect(index, cases)
+    embedder.save()
+    for row in rows:
+        row.weight = weight
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag.eval.answer_fit", description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", default="../shared/bench/squad-dev-v1.1.json.gz", help="SQuAD v1.1 dev JSON(.gz)")
     parser.add_argument("--work", default=".rag/answer-fit", help="folder for the corpora and indexes")
     parser.add_argument("--out", default=str(WEIGHTS), help="where to write the weights")
     parser.add_argument("--held-out", type=int, default=400, help="answerable questions sampled from the second half")
+    parser.add_argument("--docs-set", default=str(DOCS_SET), help="documentation questions written for fitting "
+                                                                  "('' for none)")
+    parser.add_argument("--docs-root", default=DOCS_ROOT, help="the folder their pages are in (python3.11-doc)")
+    parser.add_argument("--docs-weight", type=float, default=DOCS_WEIGHT, help="SQuAD questions each one counts as")
     args = parser.parse_args(argv)
     settings = load_settings()
     embedder = StoredVectors(SentenceTransformerEmbedder(), Path(args.work) / "vectors.pickle")
     first, second = read_halves(args.squad)
     rows = first_half_rows(first, Path(args.work), settings, embedder)
+    if args.docs_set:
+        if not Path(args.docs_root).is_dir():
+            raise SystemExit(f"No {args.docs_root}: install Debian's python3.11-doc, or pass --docs-set ''.")
+        rows += docs_rows(Path(args.docs_set), Path(args.docs_root), Path(args.work), settings, embedder,
+                          args.docs_weight)
     model, figures = fit(rows)
     save(model, Path(args.out))
     print(f"Fitted on {len(rows)} questions of the first half; wrote {args.out}. Out of fold:")
