@@ -17,6 +17,7 @@ from .chunking import chunk_document, index_text
 from .config import Settings
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, InvalidQueryError, RagError
+from .formats import SUFFIXES
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
 from .store import MANIFEST, REBUILD_HINT, Lexical, Manifest, Store, Writer, read_manifest, write_lock
 from .store.manifest import remove_stale
@@ -86,8 +87,11 @@ def ingest(
                 f"The index at {index_dir} was built with {previous.settings}, not {settings.index_settings()}; "
                 f"{REBUILD_HINT}, or use the settings it was built with."
             )
+        held = 0
         if previous is not None:  # a damaged index is reported with its fix, not extended or left as it is
-            Store(index_dir, previous).close()
+            store = Store(index_dir, previous)
+            held = len(store.documents())
+            store.close()
         report = IngestReport()
         documents = _scan(folder, previous, report, paths, settings.max_file_bytes)
         uploads = index_dir / UPLOADS
@@ -95,7 +99,11 @@ def ingest(
             kept = sorted(path for path in uploads.iterdir() if path.is_file())
             documents += _scan(index_dir, None, report, kept, settings.max_file_bytes)
         if previous is None and not documents:
-            raise EmptyCorpusError(f"No readable documents in {folder} (supported: .txt, .md, .html, .pdf).")
+            raise EmptyCorpusError(f"No readable documents in {folder} (supported: {', '.join(SUFFIXES)}).")
+        if previous is not None and not documents and held and len(report.removed) >= held:
+            raise EmptyCorpusError(  # an emptied or wrong folder must not wipe the index
+                f"No readable documents in {folder}, so the index at {index_dir} keeps its {held} documents; "
+                f"ingest the folder that holds them, or delete {index_dir} to start over.")
         if report.changed or previous is None:
             _write(index_dir, previous, settings, embedder, documents, report, progress)
         else:  # a writer killed between its manifest swap and its clean-up left the old generation behind

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 def check_question(question: str, max_chars: int) -> str:
     """The question stripped, or an ``InvalidQueryError`` a person can act on."""
-    text = (question or "").strip()
+    # undecodable bytes from a terminal arrive as lone surrogates, which no tokenizer accepts
+    text = (question or "").encode("utf-8", "replace").decode("utf-8").strip()
     if not text:
         raise InvalidQueryError("Please type a question: this one is empty.")
     if len(text) > max_chars:

@@ -223,7 +223,14 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "manifest with a chunk count that lies": _edit_manifest(
         lambda data: next(iter(data["files"].values())).update(chunks=1)),
     "missing generation folder": lambda index_dir: shutil.rmtree(_generation(index_dir)),
+    "a chunk id changed in bm25": lambda index_dir: _bump_last_id(_generation(index_dir) / "bm25" / "chunk_ids.npy"),
 }
+
+
+def _bump_last_id(path: Path) -> None:
+    ids = np.load(path)
+    ids[-1] += 1000  # one flipped bit of a valid file: it loads, but names a chunk nobody holds
+    np.save(path, ids)
 
 
 @pytest.fixture(scope="module")
@@ -281,3 +288,26 @@ def test_a_rebuild_keeps_the_uploaded_documents(tmp_path: Path, fake_settings: r
     assert "uploads/apiary.txt" in {document.doc_id for document in rebuilt.documents()}
     assert rebuilt.search("apiary honey harvest", k=1, mode="bm25")[0].source == "uploads/apiary.txt"
     assert rebuilt.last_ingest is not None and "uploads/apiary.txt" in rebuilt.last_ingest.added
+
+
+def test_an_empty_or_emptied_folder_never_wipes_the_index(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                          fake_model: None):
+    index_dir = tmp_path / "index"
+    assert main(["ingest", str(SEEDS), "--index", str(index_dir)]) == EXIT_OK
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    capsys.readouterr()
+    assert main(["ingest", str(empty), "--index", str(index_dir)]) == EXIT_ERROR
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "keeps its 2 documents" in error and "Traceback" not in error
+    assert len(rag.load_index(index_dir, embedder=FakeEmbedder()).documents()) == 2
+
+
+def test_undecodable_question_bytes_and_odd_index_paths_work(tmp_path: Path, fake_settings: rag.Settings):
+    index_dir = tmp_path / "odd #1 ?x 100%"
+    index = rag.build_index(SEEDS, index_dir, settings=replace(fake_settings, index_dir=str(index_dir)),
+                            embedder=FakeEmbedder())
+    assert [path.name for path in tmp_path.iterdir()] == ["odd #1 ?x 100%"]  # SQLite made no stray file beside it
+    question = b"Who opened \xff\xfe the course?".decode("utf-8", "surrogateescape")  # as argv gives them
+    assert index.search(question, k=1)[0].source in {"000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"}
+    assert index.ask(question).text

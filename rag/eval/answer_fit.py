@@ -4,7 +4,8 @@
 
 Fitting uses only the first half of SQuAD v1.1 dev's articles (sorted by title): two draws of
 its paragraphs with 150 and 350 removed, and one with whole articles as files; beside them, the
-documentation questions of ``eval/pydocs-train.jsonl`` (pages other than the judged ones), weighted. The selection model is a softmax over each question's
+documentation questions of ``eval/pydocs-train.jsonl`` (pages other than the judged ones), weighted.
+The selection model is a softmax over each question's
 candidate sentences (L2-regularised, fitted on answerable questions); the abstention model is a
 logistic regression on question-level features, fitted on out-of-fold selection scores (4 folds
 by article) of answerable and unanswerable questions; the threshold lets ``ABSTAIN_ANSWERABLE`` of

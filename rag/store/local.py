@@ -49,11 +49,15 @@ class Store:
     """One generation opened for reading: chunk look-ups, dense and keyword search, document texts."""
 
     def __init__(self, index_dir: Path, manifest: Manifest) -> None:
+        import numpy as np
+
         self.index_dir = index_dir
         self.manifest = manifest
         folder = index_dir / manifest.generation
         try:
-            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            # as a URI, percent-encoded: '#', '?' and '%' are legal in folder names
+            uri = f"{(folder / 'chunks.sqlite').resolve().as_uri()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             weakref.finalize(self, self._db.close)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
             self.vectors = dense.read_vectors(folder / "vectors.faiss")
@@ -65,6 +69,9 @@ class Store:
                 f"The index at {index_dir} is inconsistent ({self.vectors.ntotal} vectors of {self.vectors.d} dimensions "
                 f"for {manifest.chunk_count} chunks of {manifest.dimension}); {REBUILD_HINT}."
             )
+        if not np.array_equal(np.sort(dense.ids(self.vectors)), np.sort(self.lexical.chunk_ids)):
+            raise IndexCorruptError(f"The index at {index_dir} is damaged (its vectors and its keyword index name "
+                                    f"different chunks); {REBUILD_HINT}.")
         self._lock = threading.Lock()
 
     def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +95,9 @@ class Store:
                     text=text, score=0.0, rank=0, source=doc_id, title=title, doc_id=doc_id, chunk_id=chunk_id,
                     start=start, end=end, line_start=line_start, line_end=line_end, date=date,
                     clean_text=clean_text, section=section, page=page)
+        if len(found) < len(set(ids)):
+            raise IndexCorruptError(f"The index at {self.index_dir} is damaged (vectors of chunks it does not hold); "
+                                    f"{REBUILD_HINT}.")
         return found
 
     def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int] | None:

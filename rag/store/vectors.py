@@ -34,6 +34,11 @@ def write_vectors(vectors: Any, path: Path) -> None:
     _faiss().write_index(vectors, str(path))
 
 
+def ids(vectors: Any) -> np.ndarray:
+    """The chunk ids the vectors are keyed by, in storage order."""
+    return _faiss().vector_to_array(vectors.id_map)
+
+
 def search(vectors: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first."""
     scores, ids = vectors.search(query.reshape(1, -1), min(k, vectors.ntotal))
