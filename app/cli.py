@@ -7,6 +7,7 @@ stderr, no traceback), 2 bad usage, 3 an ingest that skipped some files but inde
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = add("chat", "Start the chat in a browser.")
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    chat.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    chat.add_argument("--port", type=_port, default=7860, help="port (default 7860)")
 
     add("info", "Describe the index: documents, chunks, model, size on disk.")
     eval_cli.register(commands)
@@ -144,9 +145,30 @@ def _ask(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _port(text: str) -> int:
+    """A TCP port number, or the usage error argparse prints in one line."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a number from 1 to 65535")
+    return int(text)
+
+
+def _free(host: str, port: int) -> None:
+    """Refuse a port that is taken or an address that is not this machine's before the models load."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as error:
+        reason = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error.strerror})"
+        raise RagError(f"Port {port} on {host} {reason}: pass --port with another one, or --host with an address "
+                       "of this machine.") from None
+
+
 def _chat(args: argparse.Namespace) -> int:
     from rag.index import load_index
 
+    _free(args.host, args.port)
     index = load_index(settings=_settings(args))
     index.warm()  # load the models now, so the first question is answered as fast as the tenth
     from .ui.app import launch

@@ -87,3 +87,17 @@ def test_a_setting_that_is_not_a_number_is_one_sentence(tmp_path: Path, capsys: 
     monkeypatch.setenv("RAG_K", "abc")
     assert main(["info", "--index", str(tmp_path)]) == EXIT_ERROR
     assert capsys.readouterr().err.strip() == "error: RAG_K='abc' is not a whole number; set it like RAG_K=5 or unset it."
+
+
+def test_chat_on_a_busy_or_impossible_port_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["chat", "--index", str(tmp_path / "none"), "--port", str(port)]) == EXIT_ERROR
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: Port {port} on 127.0.0.1 is in use") and error.count("\n") == 1
+    assert main(["chat", "--port", "99999"]) == EXIT_USAGE
+    assert "not a port" in capsys.readouterr().err
