@@ -50,14 +50,15 @@ def resolve_model(name: str) -> str:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path; offline unless HF_HUB_OFFLINE=0 is set."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64, copy: str = "queries") -> None:
         self.name = name
         self.batch_size = batch_size
+        self.copy = copy  # each copy is its own model in memory, with its own lock
         self._lock = threading.Lock()
 
     @property
     def model(self):  # type: ignore[no-untyped-def]
-        return _load_model(resolve_model(self.name))
+        return _load_model(resolve_model(self.name), self.copy)
 
     @property
     def dimension(self) -> int:
@@ -79,8 +80,17 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def for_documents(embedder: Embedder) -> Embedder:
+    """The embedder ingests use: a second copy of a sentence-transformers model, so that embedding a
+    long upload never makes a question wait for the model's lock (40 s per question during an 800 KB
+    upload when they shared one); any other embedder as it is."""
+    if isinstance(embedder, SentenceTransformerEmbedder):
+        return SentenceTransformerEmbedder(embedder.name, embedder.batch_size, copy="documents")
+    return embedder
+
+
 @lru_cache(maxsize=4)
-def _load_model(name_or_path: str):  # type: ignore[no-untyped-def]
+def _load_model(name_or_path: str, copy: str = "queries"):  # type: ignore[no-untyped-def]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # the weights bar is noise on every start

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .answer import answer_stream, warm
 from .config import Settings, load_settings
 from .embed_cache import CachedEmbedder
-from .embedding import Embedder, SentenceTransformerEmbedder
+from .embedding import Embedder, SentenceTransformerEmbedder, for_documents
 from .errors import IndexMismatchError
 from .ingest import IngestReport, ingest
 from .retriever import Retriever
@@ -38,6 +38,7 @@ class Index:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = CachedEmbedder(embedder or SentenceTransformerEmbedder(settings.model, settings.batch_size))
+        self._documents = for_documents(self.embedder.inner)  # uploads never hold up questions
         self.last_ingest: IngestReport | None = None
         self._live = LiveStore(settings.index_path, self._adopt)
 
@@ -65,7 +66,7 @@ class Index:
     def ingest(self, folder: str | Path, rebuild: bool = False, progress: bool = False,
                paths: Sequence[Path] | None = None) -> IngestReport:
         """Update this index from ``folder`` (or only ``paths`` inside it), then reload it."""
-        report = ingest(Path(folder), self.settings, self.embedder.inner, rebuild=rebuild, progress=progress,
+        report = ingest(Path(folder), self.settings, self._documents, rebuild=rebuild, progress=progress,
                         paths=list(paths) if paths is not None else None)
         self.last_ingest = report
         if report.changed:

@@ -193,3 +193,20 @@ def test_a_chain_of_dots_is_not_a_name():
     chain = ".".join(["part"] * 200_000)  # every tail of it kept would be 10^11 characters
     assert tokenize(chain) == ["part"] * 200_000
     assert tokenize("os.path.join") == ["os", "path", "join", "os.path.join", "path.join"]
+
+
+def test_a_question_never_waits_for_an_upload_being_embedded(seed_index: rag.Index):
+    import threading
+    import time
+
+    from rag.embedding import SentenceTransformerEmbedder
+
+    documents = seed_index._documents
+    assert isinstance(documents, SentenceTransformerEmbedder) and documents.model is not seed_index.embedder.inner.model
+    answered = threading.Event()
+    with documents._lock:  # as during the encode of a long upload
+        question = f"Who opened the first course? {time.time()}"  # never seen: it must reach the query model
+        worker = threading.Thread(target=lambda: (seed_index.search(question, k=1), answered.set()))
+        worker.start()
+        worker.join(timeout=120)
+        assert answered.is_set(), "the question waited for the document model's lock"
