@@ -5,7 +5,8 @@
         llm.requests[-1]["messages"]                        # what the client sent
 
 ``mode`` is "ok", "error" (HTTP 500 with a JSON error body), "slow" (waits ``delay`` seconds before
-answering, or after the first streamed piece) or "garbage" (200 with a body that is not JSON).
+answering, or after the first streamed piece), "garbage" (200 with a body that is not JSON) or "drip"
+(streams a piece every ``delay`` seconds and never finishes).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-MODES = ("ok", "error", "slow", "garbage")
+MODES = ("ok", "error", "slow", "garbage", "drip")
 
 
 class FakeLLM:
@@ -112,6 +113,11 @@ class _Handler(BaseHTTPRequestHandler):
 
         if fake.mode == "garbage":
             self._write_event("{not json")
+        elif fake.mode == "drip":  # every read arrives in time; the answer never ends
+            while not fake.stopping.wait(fake.delay):
+                chunk({"content": "and more "})
+            self.close_connection = True
+            return
         else:
             chunk({"role": "assistant"})  # no content: a client must skip it
             self._write_chunk(b": keep-alive\n\n")

@@ -105,6 +105,22 @@ def test_a_stream_that_stalls_between_chunks_times_out_after_its_first_piece(llm
     assert received == llm.pieces()[:1]
 
 
+def test_a_stream_that_never_ends_is_cut_at_the_answer_deadline(llm: FakeLLM) -> None:
+    llm.mode, llm.delay = "drip", 0.05  # each piece well within the read timeout
+    client = LLMClient(llm.base_url, "tiny", timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match=r"did not finish its answer within 1\.2 s"):
+        list(client.stream([{"role": "user", "content": "hi"}]))
+    assert time.monotonic() - started < 3.0
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_an_answer_of_a_megabyte_is_refused(llm: FakeLLM, call: Call) -> None:
+    llm.reply = "Paris [1]. " * 100_000
+    with pytest.raises(LLMError, match="longer than 20,000 characters"):
+        call(LLMClient(llm.base_url, "tiny", timeout=5), [{"role": "user", "content": "hi"}])
+
+
 @pytest.mark.parametrize("call", CALLS)
 def test_garbage_is_an_llm_error(llm: FakeLLM, call: Call) -> None:
     llm.mode = "garbage"

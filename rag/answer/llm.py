@@ -9,11 +9,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from ..errors import LLMError
@@ -21,6 +22,9 @@ from ..errors import LLMError
 log = logging.getLogger(__name__)
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+MAX_ANSWER_CHARS = 20_000  # far beyond a grounded answer; a server sending more is broken or hostile
+DEADLINE_TIMEOUTS = 4  # a whole answer gets this many read timeouts, however steadily it streams
+_READ = 65_536
 
 
 class LLMClient:
@@ -35,20 +39,24 @@ class LLMClient:
         self.model = model
         self.api_key = api_key
         self.timeout = timeout  # seconds to connect, and between any two reads of the response
+        self.deadline = DEADLINE_TIMEOUTS * timeout  # seconds for a whole answer
 
     def complete(self, messages: Sequence[Mapping[str, str]]) -> str:
         """The whole answer at once."""
+        started = time.monotonic()
         with self._errors(), self._open(messages, stream=False) as response:
-            return self._content(json.loads(response.read()), "message")
+            return self._capped(self._content(json.loads(self._body(response, started)), "message"))
 
     def stream(self, messages: Sequence[Mapping[str, str]]) -> Iterator[str]:
         """The answer's pieces as the server sends them (server-sent events, ending with ``[DONE]``)."""
+        started, received = time.monotonic(), 0
         with self._errors(), self._open(messages, stream=True) as response:
             if response.headers.get_content_type() == "application/json":  # a server that ignored ``stream``
-                yield self._content(json.loads(response.read()), "message")
+                yield self._capped(self._content(json.loads(self._body(response, started)), "message"))
                 return
             finished = False
             for raw in response:
+                self._in_time(started)
                 line = raw.decode("utf-8").strip()
                 if not line.startswith("data:"):
                     continue  # blank separators, ``: keep-alive`` comments, ``event:`` names
@@ -64,6 +72,9 @@ class LLMClient:
                 delta = choice.get("delta")
                 content = delta.get("content") if isinstance(delta, dict) else None
                 if content:
+                    received += len(content)
+                    if received > MAX_ANSWER_CHARS:
+                        self._too_long()
                     yield content
             if not finished:
                 raise LLMError(f"The LLM at {self.url} ended its stream before finishing the answer.")
@@ -82,6 +93,29 @@ class LLMClient:
         log.debug("POST %s (%d messages, stream=%s)", self.url, len(messages), stream)
         response: http.client.HTTPResponse = urllib.request.build_opener(*handlers).open(request, timeout=self.timeout)
         return response
+
+    def _in_time(self, started: float) -> None:
+        if time.monotonic() - started > self.deadline:
+            raise LLMError(f"The LLM at {self.url} did not finish its answer within {self.deadline:g} s.")
+
+    def _body(self, response: http.client.HTTPResponse, started: float) -> bytes:
+        """The whole response body, read against the deadline and the size cap."""
+        parts, size = [], 0
+        while part := response.read(_READ):
+            self._in_time(started)
+            size += len(part)
+            if size > 8 * MAX_ANSWER_CHARS:  # room for JSON around the longest answer in 4-byte characters
+                self._too_long()
+            parts.append(part)
+        return b"".join(parts)
+
+    def _capped(self, answer: str) -> str:
+        if len(answer) > MAX_ANSWER_CHARS:
+            self._too_long()
+        return answer
+
+    def _too_long(self) -> NoReturn:
+        raise LLMError(f"The LLM at {self.url} sent an answer longer than {MAX_ANSWER_CHARS:,} characters.")
 
     def _checked(self, reply: Any) -> dict[str, Any]:
         """A parsed reply that is an object and not an error report (some servers send those with 200)."""
