@@ -34,4 +34,4 @@ RUN rag ingest seeds --index /app/.rag/index
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/', timeout=4)" || exit 1
-CMD ["rag", "chat", "--host", "0.0.0.0", "--port", "7860"]
+CMD ["rag", "chat", "--host", "0.0.0.0", "--port", "7860", "--no-uploads"]

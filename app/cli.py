@@ -21,6 +21,7 @@ from rag.errors import RagError
 from . import eval_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     chat = add("chat", "Start the chat in a browser.")
     chat.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     chat.add_argument("--port", type=_port, default=7860, help="port (default 7860)")
+    chat.add_argument("--auth", metavar="USER:PASSWORD", help="require this login (or set RAG_AUTH)")
+    chat.add_argument("--no-uploads", action="store_true", help="serve the documents read-only: no upload box")
 
     add("info", "Describe the index: documents, chunks, model, size on disk.")
     eval_cli.register(commands)
@@ -165,15 +168,32 @@ def _free(host: str, port: int) -> None:
                        "of this machine.") from None
 
 
+def _login(args: argparse.Namespace) -> tuple[str, str] | None:
+    """``--auth`` or ``RAG_AUTH`` as (user, password); on an address others can reach, one of it or
+    ``--no-uploads`` is required, because an upload changes what every visitor sees."""
+    text = args.auth or os.environ.get("RAG_AUTH", "")
+    login = None
+    if text:
+        user, _, password = text.partition(":")
+        if not user or not password:
+            raise RagError("--auth (or RAG_AUTH) must be USER:PASSWORD, both non-empty.")
+        login = (user, password)
+    if login is None and not args.no_uploads and args.host not in LOOPBACK_HOSTS:
+        raise RagError(f"Listening on {args.host} lets anyone who reaches it upload documents: pass "
+                                "--auth USER:PASSWORD (or set RAG_AUTH), or --no-uploads.")
+    return login
+
+
 def _chat(args: argparse.Namespace) -> int:
     from rag.index import load_index
 
+    login = _login(args)
     _free(args.host, args.port)
     index = load_index(settings=_settings(args))
     index.warm()  # load the models now, so the first question is answered as fast as the tenth
     from .ui.app import launch
 
-    launch(index, host=args.host, port=args.port)
+    launch(index, host=args.host, port=args.port, auth=login, uploads=not args.no_uploads)
     return EXIT_OK
 
 

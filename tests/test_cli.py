@@ -101,3 +101,19 @@ def test_chat_on_a_busy_or_impossible_port_is_one_sentence(tmp_path: Path, capsy
         assert error.startswith(f"error: Port {port} on 127.0.0.1 is in use") and error.count("\n") == 1
     assert main(["chat", "--port", "99999"]) == EXIT_USAGE
     assert "not a port" in capsys.readouterr().err
+
+
+def test_chat_on_an_open_address_needs_a_login_or_no_uploads(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("RAG_AUTH", raising=False)
+    assert main(["chat", "--index", str(tmp_path / "none"), "--host", "0.0.0.0"]) == EXIT_ERROR
+    error = capsys.readouterr().err
+    assert "--auth USER:PASSWORD" in error and "--no-uploads" in error and error.count("\n") == 1
+    assert main(["chat", "--index", str(tmp_path / "none"), "--host", "0.0.0.0", "--auth", "alice"]) == EXIT_ERROR
+    assert "must be USER:PASSWORD" in capsys.readouterr().err
+    # with either, it gets as far as the missing index
+    assert main(["chat", "--index", str(tmp_path / "none"), "--host", "0.0.0.0", "--no-uploads"]) == EXIT_ERROR
+    assert "No index at" in capsys.readouterr().err
+    monkeypatch.setenv("RAG_AUTH", "alice:secret")
+    assert main(["chat", "--index", str(tmp_path / "none"), "--host", "0.0.0.0"]) == EXIT_ERROR
+    assert "No index at" in capsys.readouterr().err

@@ -96,6 +96,7 @@ def test_it_serves_the_chat_on_all_interfaces_as_a_normal_user(dockerfile: list[
     assert words[:2] == ["rag", "chat"] and words[words.index("--host") + 1] == "0.0.0.0"
     assert "7860" in [arguments.split("/")[0] for name, arguments in dockerfile if name == "EXPOSE"]
     assert "--port" not in words or words[words.index("--port") + 1] == "7860"
+    assert "--no-uploads" in words or "--auth" in words, "rag chat refuses 0.0.0.0 with open uploads"
     health = [arguments for name, arguments in dockerfile if name == "HEALTHCHECK"]
     assert len(health) == 1 and "CMD" in health[0] and "7860" in health[0]
 

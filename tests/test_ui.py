@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 import rag
 from app.ui import render
@@ -172,3 +175,25 @@ def test_importing_the_ui_does_not_load_gradio():
     code = "import sys, app.ui.app; print('gradio' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_a_login_guards_every_route_and_no_uploads_removes_the_upload_box(tmp_path: Path):
+    import urllib.error
+    import urllib.request
+
+    from conftest import SEEDS, FakeEmbedder, free_port
+
+    from app.ui.app import launch
+
+    index = rag.build_index(SEEDS, tmp_path / "index", settings=rag.Settings(model="fake"), embedder=FakeEmbedder())
+    port = free_port()
+    demo = launch(index, port=port, block=False, auth=("alice", "secret"), uploads=False)
+    try:
+        for route in ("config", "gradio_api/info"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/{route}", timeout=10)
+            assert refused.value.code == 401
+        elements = {getattr(block, "elem_id", None) for block in demo.blocks.values()}
+        assert "documents" in elements and "upload" not in elements
+    finally:
+        demo.close()

@@ -63,8 +63,9 @@ def chat_turn(index: rag.Index, question: str, messages: list[Message] | None, q
     yield chat, None, [*previous, question.strip()]
 
 
-def build_app(index: rag.Index) -> gr.Blocks:
-    """The chat, its sources panel, settings, and a Documents tab with uploads, around one open index."""
+def build_app(index: rag.Index, uploads: bool = True) -> gr.Blocks:
+    """The chat, its sources panel, settings, and a Documents tab (with uploads unless ``uploads`` is off),
+    around one open index."""
     import gradio as gr
 
     def respond(question: str, messages: list[Message] | None, questions: list[str] | None, k: float,
@@ -117,7 +118,8 @@ def build_app(index: rag.Index) -> gr.Blocks:
         """Every indexed document: doc_id, title, date, n_chunks, encoding, n_chars."""
         return [asdict(document) for document in index.documents()]
 
-    with gr.Blocks(title="Ask the documents") as demo:
+    # Gradio keeps every uploaded file in its cache folder: files older than an hour go, checked hourly.
+    with gr.Blocks(title="Ask the documents", delete_cache=(3600, 3600)) as demo:
         header = gr.HTML(overview(), js_on_load=None)
         questions = gr.State([])
         with gr.Tab("Chat"), gr.Row(equal_height=False):
@@ -143,17 +145,20 @@ def build_app(index: rag.Index) -> gr.Blocks:
             table = gr.Dataframe(headers=DOCUMENT_HEADERS, datatype=["str", "str", "str", "number"],
                                  interactive=False, wrap=True, elem_id="documents",
                                  column_widths=["55%", "12%", "23%", "10%"])
-            megabytes = index.settings.max_file_bytes / 1e6
-            upload = gr.File(label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; up to {megabytes:.0f} MB each)",
-                             file_count="multiple", file_types=list(SUPPORTED_SUFFIXES), elem_id="upload")
-            status = gr.HTML(elem_id="upload-status", js_on_load=None)
+            if uploads:
+                megabytes = index.settings.max_file_bytes / 1e6
+                upload = gr.File(label=f"Add documents ({', '.join(SUPPORTED_SUFFIXES)}; up to {megabytes:.0f} MB "
+                                       "each)", file_count="multiple", file_types=list(SUPPORTED_SUFFIXES),
+                                 elem_id="upload")
+                status = gr.HTML(elem_id="upload-status", js_on_load=None)
 
         chat_outputs = [chatbot, sources, questions, question]
         gr.on([question.submit, ask.click], respond, inputs=[question, chatbot, questions, k, mode],
               outputs=chat_outputs, api_visibility="private", show_progress="minimal")
         chatbot.clear(new_conversation, outputs=chat_outputs, api_visibility="private")
-        upload.upload(add_documents, inputs=upload, outputs=[status, table, header, upload],
-                      api_visibility="private", concurrency_limit=1)
+        if uploads:
+            upload.upload(add_documents, inputs=upload, outputs=[status, table, header, upload],
+                          api_visibility="private", concurrency_limit=1)
         demo.load(lambda: (documents_table(), overview()), outputs=[table, header], api_visibility="private")
         gr.api(api_ask, api_name="ask")
         gr.api(api_search, api_name="search")
@@ -161,12 +166,15 @@ def build_app(index: rag.Index) -> gr.Blocks:
     return demo
 
 
-def launch(index: rag.Index, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the app (until interrupted, unless ``block`` is False); several people can chat at once."""
+def launch(index: rag.Index, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           auth: tuple[str, str] | None = None, uploads: bool = True) -> gr.Blocks:
+    """Serve the app (until interrupted, unless ``block`` is False); several people can chat at once.
+
+    ``auth`` asks every visitor for that user and password (Gradio's login page)."""
     import gradio as gr
 
-    demo = build_app(index).queue(default_concurrency_limit=CONCURRENCY)
-    demo.launch(server_name=host, server_port=port, max_file_size=index.settings.max_file_bytes,
+    demo = build_app(index, uploads=uploads).queue(default_concurrency_limit=CONCURRENCY)
+    demo.launch(server_name=host, server_port=port, max_file_size=index.settings.max_file_bytes, auth=auth,
                 theme=gr.themes.Soft(), css=render.CSS, ssr_mode=False, footer_links=["api"],
                 prevent_thread_lock=not block, quiet=not block)
     return demo
