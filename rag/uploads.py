@@ -26,7 +26,8 @@ def safe_name(name: str) -> str:
 def store_uploads(files: Sequence[str | Path], index_dir: Path, max_bytes: int) -> list[Path]:
     """Copy ``files`` into ``index_dir/uploads`` under safe names; returns where they now are.
 
-    Only the base name of each file is kept, so a name like ``../../x.txt`` cannot write elsewhere.
+    Only the base name of each file is kept, so a name like ``../../x.txt`` cannot write elsewhere;
+    a name already taken by other content gets a number instead of replacing it.
     """
     uploads = index_dir / UPLOADS
     uploads.mkdir(parents=True, exist_ok=True)
@@ -38,7 +39,22 @@ def store_uploads(files: Sequence[str | Path], index_dir: Path, max_bytes: int) 
             raise InvalidQueryError(f"{name}: unsupported file type; upload {', '.join(SUPPORTED_SUFFIXES)} files.")
         if source.stat().st_size > max_bytes:
             raise InvalidQueryError(f"{name} is over the {max_bytes / 1e6:.0f} MB upload limit.")
-        target = uploads / name
-        shutil.copyfile(source, target)
+        target = _free_name(uploads / name, source)
+        if not target.exists():
+            shutil.copyfile(source, target)
         targets.append(target)
     return targets
+
+
+def _free_name(target: Path, source: Path) -> Path:
+    """``target``, or when another upload already has that name with other content, ``name (2).ext``,
+    ``name (3).ext``...: nobody's document is replaced by someone else's of the same name. The same
+    content under the same name is the same document, and keeps its place."""
+    import filecmp
+
+    number = 1
+    candidate = target
+    while candidate.exists() and not filecmp.cmp(source, candidate, shallow=False):
+        number += 1
+        candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
+    return candidate

@@ -311,3 +311,17 @@ def test_undecodable_question_bytes_and_odd_index_paths_work(tmp_path: Path, fak
     question = b"Who opened \xff\xfe the course?".decode("utf-8", "surrogateescape")  # as argv gives them
     assert index.search(question, k=1)[0].source in {"000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"}
     assert index.ask(question).text
+
+
+def test_an_upload_never_replaces_another_document_of_the_same_name(tmp_path: Path, fake_settings: rag.Settings):
+    index = rag.build_index(SEEDS, settings=fake_settings, embedder=FakeEmbedder())
+    alice, bob = tmp_path / "alice", tmp_path / "bob"
+    for folder, text in ((alice, "Alice's notes: the orchard yields walnuts.\n"), (bob, "Bob's notes: the mine yields coal.\n")):
+        folder.mkdir()
+        (folder / "notes.txt").write_text(text, encoding="utf-8")
+    assert index.add_files([alice / "notes.txt"]).added == ["uploads/notes.txt"]
+    assert index.add_files([bob / "notes.txt"]).added == ["uploads/notes (2).txt"]
+    again = index.add_files([alice / "notes.txt"])  # the same file again is the same document
+    assert again.added == [] and again.updated == [] and again.unchanged == ["uploads/notes.txt"]
+    assert index.search("walnuts orchard", k=1, mode="bm25")[0].source == "uploads/notes.txt"
+    assert index.search("coal mine", k=1, mode="bm25")[0].source == "uploads/notes (2).txt"
