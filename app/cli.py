@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--no-uploads", action="store_true", help="serve the documents read-only: no upload box")
 
     add("info", "Describe the index: documents, chunks, model, size on disk.")
+    add("verify", "Check every index file against the checksums recorded when it was written.")
     eval_cli.register(commands)
     return parser
 
@@ -208,7 +209,17 @@ def _info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info, "eval": eval_cli.run}
+def _verify(args: argparse.Namespace) -> int:
+    from rag.store import verify
+
+    index_dir = _settings(args).index_path
+    files, size = verify(index_dir)
+    print(f"The index at {index_dir} is intact: {files} files, {size / 1e6:.1f} MB match their checksums.")
+    return EXIT_OK
+
+
+_COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info, "verify": _verify,
+             "eval": eval_cli.run}
 
 
 if __name__ == "__main__":

@@ -325,3 +325,21 @@ def test_an_upload_never_replaces_another_document_of_the_same_name(tmp_path: Pa
     assert again.added == [] and again.updated == [] and again.unchanged == ["uploads/notes.txt"]
     assert index.search("walnuts orchard", k=1, mode="bm25")[0].source == "uploads/notes.txt"
     assert index.search("coal mine", k=1, mode="bm25")[0].source == "uploads/notes (2).txt"
+
+
+def test_rag_verify_finds_a_flipped_byte_that_opening_cannot(pristine_index: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str], fake_model: None):
+    index_dir = tmp_path / "index"
+    shutil.copytree(pristine_index, index_dir)
+    assert main(["verify", "--index", str(index_dir)]) == EXIT_OK
+    assert "is intact" in capsys.readouterr().out
+    vectors = _generation(index_dir) / "vectors.faiss"
+    data = bytearray(vectors.read_bytes())
+    data[len(data) // 2] ^= 1  # same size: only the checksum can tell
+    vectors.write_bytes(bytes(data))
+    assert main(["verify", "--index", str(index_dir)]) == EXIT_ERROR
+    error = capsys.readouterr().err
+    assert "vectors.faiss does not hold what was written" in error and "`rag ingest --rebuild`" in error
+    vectors.write_bytes(bytes(data) + b"\0")  # another size: every open refuses it
+    assert main(["search", "opening address", "--index", str(index_dir)]) == EXIT_ERROR
+    assert "vectors.faiss has" in capsys.readouterr().err

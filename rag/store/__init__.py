@@ -5,7 +5,7 @@ A new store backend implements what ``Store`` (reading) and ``Writer`` (one inge
 
 from .lexical import Lexical
 from .local import Store, Writer
-from .manifest import MANIFEST, REBUILD_HINT, Manifest, read_manifest, stamp, write_lock
+from .manifest import MANIFEST, REBUILD_HINT, Manifest, read_manifest, stamp, verify, write_lock
 
 __all__ = ["MANIFEST", "REBUILD_HINT", "Lexical", "Manifest", "Store", "Writer", "read_manifest", "stamp",
-           "write_lock"]
+           "verify", "write_lock"]

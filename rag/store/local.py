@@ -25,7 +25,7 @@ from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, DocumentInfo, Passage
 from . import vectors as dense
 from .lexical import Lexical
-from .manifest import REBUILD_HINT, Manifest, remove_stale, short, sync_tree, write_manifest
+from .manifest import REBUILD_HINT, Manifest, changed_file, file_table, remove_stale, short, sync_tree, write_manifest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -54,6 +54,9 @@ class Store:
         self.index_dir = index_dir
         self.manifest = manifest
         folder = index_dir / manifest.generation
+        changed = changed_file(folder, manifest.store)
+        if changed:
+            raise IndexCorruptError(f"The index at {index_dir} is damaged ({changed}); {REBUILD_HINT}.")
         try:
             # as a URI, percent-encoded: '#', '?' and '%' are legal in folder names
             uri = f"{(folder / 'chunks.sqlite').resolve().as_uri()}?mode=ro"
@@ -213,9 +216,10 @@ class Writer:
         lexical.save(self.folder / "bm25")
         dense.write_vectors(self.vectors, self.folder / "vectors.faiss")
         sync_tree(self.folder)
+        table = file_table(self.folder)
         os.replace(self.folder, self.index_dir / self.generation)
         manifest = Manifest(generation=self.generation, settings=self.settings, dimension=self.dimension,
-                            files=self.files, updated=datetime.now(UTC).isoformat(timespec="seconds"))
+                            files=self.files, updated=datetime.now(UTC).isoformat(timespec="seconds"), store=table)
         write_manifest(self.index_dir, manifest)
         remove_stale(self.index_dir, keep=self.generation)
         return manifest

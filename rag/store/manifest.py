@@ -13,6 +13,7 @@ manifest: a crash at any moment leaves either the old index or the new one, neve
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -42,6 +43,7 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # doc_id -> {hash, title, date, chunks}
     format: int = FORMAT_VERSION
     updated: str = ""
+    store: dict[str, dict[str, Any]] = field(default_factory=dict)  # generation file -> {bytes, sha256}
 
     @property
     def chunk_count(self) -> int:
@@ -84,6 +86,51 @@ def _problem(manifest: Manifest) -> str | None:
                                   and isinstance(entry.get("hash"), str) for entry in entries):
         return "the file list is not a mapping of files to their hash and chunk count"
     return None
+
+
+def file_table(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every file under a generation folder, by path relative to it."""
+    table = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            table[path.relative_to(folder).as_posix()] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return table
+
+
+def changed_file(folder: Path, table: dict[str, dict[str, Any]], digests: bool = False) -> str | None:
+    """The first file of ``table`` that is missing or of another size (or, with ``digests``, other
+    content) under ``folder``, described; None when all match. Sizes cost a stat per file, so they are
+    checked at every open; digests read everything, so ``rag verify`` checks them."""
+    for name, expected in table.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != expected.get("bytes"):
+            return f"{name} has {path.stat().st_size:,} bytes, not {expected.get('bytes'):,}"
+        if digests and _sha256(path) != expected.get("sha256"):
+            return f"{name} does not hold what was written"
+    return None
+
+
+def verify(index_dir: Path) -> tuple[int, int]:
+    """Check every file of the current generation against the checksums its manifest recorded;
+    the count of files and bytes checked, or an ``IndexCorruptError`` naming the first that differs."""
+    manifest = read_manifest(index_dir)
+    if not manifest.store:
+        raise IndexCorruptError(f"The index at {index_dir} records no checksums (built by an older version); "
+                                f"{REBUILD_HINT}.")
+    changed = changed_file(index_dir / manifest.generation, manifest.store, digests=True)
+    if changed:
+        raise IndexCorruptError(f"The index at {index_dir} is damaged ({changed}); {REBUILD_HINT}.")
+    return len(manifest.store), sum(int(entry["bytes"]) for entry in manifest.store.values())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
