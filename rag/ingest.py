@@ -105,6 +105,7 @@ def ingest(
                 f"No readable documents in {folder}, so the index at {index_dir} keeps its {held} documents; "
                 f"ingest the folder that holds them, or delete {index_dir} to start over.")
         if report.changed or previous is None:
+            _check_space(index_dir, previous, documents, settings)
             _write(index_dir, previous, settings, embedder, documents, report, progress)
         else:  # a writer killed between its manifest swap and its clean-up left the old generation behind
             remove_stale(index_dir, keep=previous.generation)
@@ -161,6 +162,25 @@ def _scan(
             if rel not in kept and (rel not in present or rel in report.duplicates) and not rel.startswith(UPLOADS)
         )
     return documents
+
+
+def _check_space(index_dir: Path, previous: Manifest | None, documents: list[Document], settings: Settings) -> None:
+    """Refuse before embedding when the disk cannot hold the next generation, rather than after minutes of it.
+
+    The next generation is a copy of the current one plus the new documents: their text about six
+    times (document, chunk, visible and indexed text, maps, BM25), and a float32 vector per chunk.
+    """
+    import shutil
+
+    current = sum(int(entry.get("bytes", 0)) for entry in previous.store.values()) if previous else 0
+    characters = sum(len(document.text) for document in documents)
+    chunks = characters // max(1, settings.chunk_size - settings.chunk_overlap) + len(documents)
+    needed = current + 6 * characters + chunks * 4 * 1024 + (1 << 20)  # 1024: vectors up to that many dimensions
+    index_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(index_dir).free
+    if free < needed:
+        raise RagError(f"Not enough free space for the index at {index_dir}: about {needed / 1e6:,.0f} MB needed, "
+                       f"{free / 1e6:,.0f} MB free; free some space or pass --index on another disk.")
 
 
 def _write(

@@ -343,3 +343,22 @@ def test_rag_verify_finds_a_flipped_byte_that_opening_cannot(pristine_index: Pat
     vectors.write_bytes(bytes(data) + b"\0")  # another size: every open refuses it
     assert main(["search", "opening address", "--index", str(index_dir)]) == EXIT_ERROR
     assert "vectors.faiss has" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_named_before_any_embedding_and_loses_nothing(
+    tmp_path: Path, fake_settings: rag.Settings, monkeypatch: pytest.MonkeyPatch
+):
+    import collections
+
+    rag.build_index(SEEDS, settings=fake_settings, embedder=FakeEmbedder())
+    more = tmp_path / "more"
+    shutil.copytree(SEEDS, more)
+    (more / "harvest.txt").write_text("The Kangso farm doubled its harvest.\n" * 2000, encoding="utf-8")
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 50_000, 50_000))  # 50 kB left
+    embedder = FakeEmbedder()
+    with pytest.raises(rag.RagError, match=r"Not enough free space .* free some space or pass --index"):
+        rag.build_index(more, settings=fake_settings, embedder=embedder)
+    assert embedder.calls == []
+    monkeypatch.undo()
+    assert len(rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=FakeEmbedder()).documents()) == 2
