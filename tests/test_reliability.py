@@ -362,3 +362,14 @@ def test_a_full_disk_is_named_before_any_embedding_and_loses_nothing(
     assert embedder.calls == []
     monkeypatch.undo()
     assert len(rag.load_index(fake_settings.index_dir, settings=fake_settings, embedder=FakeEmbedder()).documents()) == 2
+
+
+def test_an_index_path_that_cannot_be_a_folder_is_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                fake_model: None):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    for index_dir in (blocker, blocker / "inside"):
+        assert main(["ingest", str(SEEDS), "--index", str(index_dir)]) == EXIT_ERROR
+        error = capsys.readouterr().err
+        assert error.startswith(f"error: Cannot write the index at {index_dir}") and error.count("\n") == 1
+    assert blocker.read_text(encoding="utf-8") == "not a folder"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import INDEX_FIELDS
-from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
 
 FORMAT_VERSION = 3  # 2: chunks keep their indexed text, section and page; 3: and their map to the file
 MANIFEST = "manifest.json"
@@ -156,8 +156,13 @@ def stamp(index_dir: Path) -> tuple[int, int]:
 @contextmanager
 def write_lock(index_dir: Path) -> Iterator[None]:
     """One writer at a time per index folder, across processes."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "w")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as error:  # a file in the way, a read-only disk, no permission
+        raise RagError(f"Cannot write the index at {index_dir} ({error.strerror or error}); pass --index with a "
+                       "folder you can write to.") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
