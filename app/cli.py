@@ -202,9 +202,10 @@ def _info(args: argparse.Namespace) -> int:
     from rag.index import load_index
 
     index = load_index(settings=_settings(args))
-    for key, value in asdict(index.info()).items():
+    info, documents = index.info(), index.documents()  # both read before printing: a damaged index prints nothing
+    for key, value in asdict(info).items():
         print(f"{key:14} {value}")
-    for document in index.documents():
+    for document in documents:
         print(f"  {document.doc_id}: {document.title} ({document.date or 'no date'}, {document.n_chunks} chunks)")
     return EXIT_OK
 

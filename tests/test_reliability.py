@@ -224,7 +224,20 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
         lambda data: next(iter(data["files"].values())).update(chunks=1)),
     "missing generation folder": lambda index_dir: shutil.rmtree(_generation(index_dir)),
     "a chunk id changed in bm25": lambda index_dir: _bump_last_id(_generation(index_dir) / "bm25" / "chunk_ids.npy"),
+    "damaged chunks.sqlite pages": lambda index_dir: _scribble_pages(_generation(index_dir) / "chunks.sqlite"),
 }
+
+
+def _scribble_pages(path: Path) -> None:
+    """Overwrite the start of every page but the schema's: same size, so only SQLite's reads find it."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(path.read_bytes())
+    for offset in range(2 * page_size, len(data), page_size):
+        data[offset + 8 : offset + 40] = b"\xff" * 32
+    path.write_bytes(bytes(data))
 
 
 def _bump_last_id(path: Path) -> None:

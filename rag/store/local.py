@@ -132,8 +132,12 @@ class Store:
         return str(rows[0][0]) if rows else None
 
     def _rows(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._db.execute(sql, list(parameters)).fetchall()
+        try:
+            with self._lock:
+                return self._db.execute(sql, list(parameters)).fetchall()
+        except sqlite3.DatabaseError as error:  # a damaged page found only when a query reads it
+            raise IndexCorruptError(f"The index at {self.index_dir} is damaged ({short(error)}); "
+                                    f"{REBUILD_HINT}.") from None
 
     def size_on_disk(self) -> int:
         folder = self.index_dir / self.manifest.generation
