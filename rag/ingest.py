@@ -90,7 +90,7 @@ def ingest(
         held = 0
         if previous is not None:  # a damaged index is reported with its fix, not extended or left as it is
             store = Store(index_dir, previous)
-            held = len(store.documents())
+            held = len(store.documents())  # reading the documents table also finds its damaged pages
             store.close()
         report = IngestReport()
         documents = _scan(folder, previous, report, paths, settings.max_file_bytes)
@@ -176,8 +176,7 @@ def _check_space(index_dir: Path, previous: Manifest | None, documents: list[Doc
     characters = sum(len(document.text) for document in documents)
     chunks = characters // max(1, settings.chunk_size - settings.chunk_overlap) + len(documents)
     needed = current + 6 * characters + chunks * 4 * 1024 + (1 << 20)  # 1024: vectors up to that many dimensions
-    index_dir.mkdir(parents=True, exist_ok=True)
-    free = shutil.disk_usage(index_dir).free
+    free = shutil.disk_usage(index_dir).free  # the write lock has made the folder
     if free < needed:
         raise RagError(f"Not enough free space for the index at {index_dir}: about {needed / 1e6:,.0f} MB needed, "
                        f"{free / 1e6:,.0f} MB free; free some space or pass --index on another disk.")
