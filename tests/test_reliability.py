@@ -225,6 +225,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "missing generation folder": lambda index_dir: shutil.rmtree(_generation(index_dir)),
     "a chunk id changed in bm25": lambda index_dir: _bump_last_id(_generation(index_dir) / "bm25" / "chunk_ids.npy"),
     "damaged chunks.sqlite pages": lambda index_dir: _scribble_pages(_generation(index_dir) / "chunks.sqlite"),
+    "manifest with a bad store list": _edit_manifest(lambda data: data.update(store={"chunks.sqlite": {"sha256": 5}})),
 }
 
 

@@ -85,6 +85,11 @@ def _problem(manifest: Manifest) -> str | None:
     if entries is None or not all(isinstance(entry, dict) and isinstance(entry.get("chunks"), int)
                                   and isinstance(entry.get("hash"), str) for entry in entries):
         return "the file list is not a mapping of files to their hash and chunk count"
+    store = manifest.store
+    if not isinstance(store, dict) or not all(
+            isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and isinstance(entry.get("sha256"), str)
+            and not Path(name).is_absolute() and ".." not in Path(name).parts for name, entry in store.items()):
+        return "the store's file list is not a mapping of its own files to their size and checksum"
     return None
 
 
