@@ -181,7 +181,7 @@ def _login(args: argparse.Namespace) -> tuple[str, str] | None:
         login = (user, password)
     if login is None and not args.no_uploads and args.host not in LOOPBACK_HOSTS:
         raise RagError(f"Listening on {args.host} lets anyone who reaches it upload documents: pass "
-                                "--auth USER:PASSWORD (or set RAG_AUTH), or --no-uploads.")
+                       "--auth USER:PASSWORD (or set RAG_AUTH), or --no-uploads.")
     return login
 
 
