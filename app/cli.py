@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from rag.config import MODES, load_settings
+from rag.config import BACKENDS, MODES, load_settings
 from rag.errors import RagError
 
 from . import eval_cli
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("folder", nargs="?", default="seeds", help="folder of documents (default: seeds)")
     ingest.add_argument("--rebuild", action="store_true", help="start a fresh index instead of updating")
     ingest.add_argument("--model", help="sentence-transformers model name or path")
+    ingest.add_argument("--backend", choices=BACKENDS, help="how vectors are computed (default onnx-int8; "
+                        "torch runs sentence-transformers itself)")
     ingest.add_argument("--chunk-size", type=int, help="characters per chunk")
     ingest.add_argument("--chunk-overlap", type=int, help="characters shared by neighbouring chunks")
 
@@ -90,6 +92,7 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(
         index_dir=args.index,
         model=getattr(args, "model", None),
+        backend=getattr(args, "backend", None),
         chunk_size=getattr(args, "chunk_size", None),
         chunk_overlap=getattr(args, "chunk_overlap", None),
     )

@@ -1,9 +1,9 @@
-"""Regenerate the UI screenshots: docs/chat.png, docs/source.png and docs/abstention.png.
+"""Regenerate the UI screenshots: docs/chat.png, docs/source.png, docs/abstention.png and docs/documents.png.
 
     .venv/bin/python docs/screenshots.py
 
 Indexes the seeds into a temporary folder, serves the chat in this process and drives Debian's
-headless Chromium (``apt-get install chromium``) through three questions.
+headless Chromium (``apt-get install chromium``) through three questions and the Documents tab.
 """
 
 from __future__ import annotations
@@ -59,12 +59,21 @@ def main() -> int:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(f"http://127.0.0.1:{port}/")
                 ask(page, "Who gave the opening address at the second short course for chief secretaries?")
-                expect(page.locator("#chat sup.rag-cite").first).to_be_visible()  # an answer, not an abstention
+                cite = page.locator("#chat sup.rag-cite").first  # an answer, not an abstention
+                cite.click()  # opens source [1] with its evidence in view
+                expect(page.locator("#sources .rag-target")).to_be_visible()
+                page.mouse.move(0, 0)
                 page.screenshot(path=str(DOCS / "chat.png"))
                 card = page.locator("#sources .rag-source").first
                 card.locator("summary", has_text="Show in document").click()
                 page.wait_for_timeout(300)  # the window scrolls to the passage
                 page.screenshot(path=str(DOCS / "source.png"))
+                page.get_by_role("tab", name="Documents").click()
+                rows = page.locator("#documents").get_by_role("row")
+                rows.filter(has_text="000_").get_by_role("gridcell").first.click()  # chosen to delete
+                expect(page.locator("#delete-choice input")).not_to_have_value("")
+                page.mouse.move(0, 0)
+                page.screenshot(path=str(DOCS / "documents.png"))
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(f"http://127.0.0.1:{port}/")
                 ask(page, ABSTAINING_QUESTION)
@@ -73,7 +82,7 @@ def main() -> int:
                 browser.close()
         finally:
             demo.close()
-    for name in ("chat.png", "source.png", "abstention.png"):
+    for name in ("chat.png", "source.png", "abstention.png", "documents.png"):
         print(DOCS / name)
     return 0
 

@@ -11,6 +11,7 @@ from .errors import InvalidQueryError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "dense", "bm25")
+BACKENDS = ("onnx-int8", "onnx", "torch")  # rag/backends.py; the first is the default
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
 
@@ -20,6 +21,7 @@ class Settings:
 
     index_dir: str = ".rag/index"
     model: str = DEFAULT_MODEL
+    backend: str = BACKENDS[0]  # how vectors are computed (rag/backends.py); stored with the index
     chunk_size: int = 1200  # characters; chosen on eval/seeds.jsonl and eval/pydocs.jsonl (README, Evaluation)
     chunk_overlap: int = 200  # whole sentences shared by neighbours cut from one section
     batch_size: int = 64
@@ -60,7 +62,8 @@ class Settings:
         return Path(self.index_dir)
 
 
-INDEX_FIELDS = ("model", "chunk_size", "chunk_overlap")
+INDEX_FIELDS = ("model", "backend", "chunk_size", "chunk_overlap")
+LEGACY_BACKEND = "torch"  # what built the indexes whose manifest names no backend
 
 
 def load_settings(**overrides: Any) -> Settings:

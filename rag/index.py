@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answer import answer_stream, warm
+from .backends import make_embedder
 from .config import Settings, load_settings
 from .embed_cache import CachedEmbedder
-from .embedding import Embedder, SentenceTransformerEmbedder, for_documents
+from .embedding import Embedder, for_documents
 from .errors import IndexMismatchError
 from .ingest import IngestReport, ingest
 from .retriever import Retriever
@@ -37,7 +38,7 @@ class Index:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = CachedEmbedder(embedder or SentenceTransformerEmbedder(settings.model, settings.batch_size))
+        self.embedder = CachedEmbedder(embedder or make_embedder(settings))
         self._documents = for_documents(self.embedder.inner)  # uploads never hold up questions
         self.last_ingest: IngestReport | None = None
         self._live = LiveStore(settings.index_path, self._adopt)
@@ -51,12 +52,13 @@ class Index:
         return self._live.current()
 
     def _adopt(self, manifest: Manifest) -> None:
-        """Refuse an index built with another model; take its chunking as this index's settings."""
+        """Refuse an index built with another model or backend; take its chunking as this index's settings."""
         stored = manifest.settings
-        if stored["model"] != self.settings.model:
-            raise IndexMismatchError(
-                f"The index at {self.path} was built with model {stored['model']!r}, not {self.settings.model!r}; "
-                f"{REBUILD_HINT}, or unset RAG_MODEL.")
+        for name in ("model", "backend"):
+            if stored[name] != getattr(self.settings, name):
+                raise IndexMismatchError(
+                    f"The index at {self.path} was built with {name} {stored[name]!r}, not "
+                    f"{getattr(self.settings, name)!r}; {REBUILD_HINT}, or unset RAG_{name.upper()}.")
         self.settings = replace(self.settings, chunk_size=stored["chunk_size"], chunk_overlap=stored["chunk_overlap"])
 
     def reload(self) -> None:
@@ -123,19 +125,33 @@ class Index:
         store = self.store
         manifest = store.manifest
         return IndexInfo(index=str(self.path), documents=len(manifest.files), chunks=manifest.chunk_count,
-                         model=manifest.settings["model"], dimension=manifest.dimension,
+                         model=manifest.settings["model"], backend=manifest.settings["backend"], dimension=manifest.dimension,
                          chunk_size=manifest.settings["chunk_size"], chunk_overlap=manifest.settings["chunk_overlap"],
                          bytes_on_disk=store.size_on_disk(), updated=manifest.updated)
+
+    def delete_document(self, doc_id: str) -> DocumentInfo:
+        """Remove one document, and its file when it was uploaded, then reload; returns what was removed.
+
+        A document of the ingested folder comes back at the next ingest of that folder unless its
+        file goes too. An unknown ``doc_id`` is an ``InvalidQueryError``.
+        """
+        from .delete import delete_document
+
+        removed = delete_document(self.path, doc_id)
+        self.reload()
+        return removed
 
 
 def load_index(index_dir: str | Path | None = None, settings: Settings | None = None,
                embedder: Embedder | None = None) -> Index:
-    """Open an existing index; the model it was built with is used unless ``RAG_MODEL`` says otherwise."""
+    """Open an existing index; the model and backend it was built with are used unless ``RAG_MODEL`` or
+    ``RAG_BACKEND`` say otherwise."""
     settings = settings or load_settings()
     path = Path(index_dir) if index_dir is not None else settings.index_path
-    manifest = read_manifest(path)
-    model = settings.model if settings.model != Settings().model else manifest.settings["model"]
-    return Index(replace(settings, index_dir=str(path), model=model), embedder)
+    stored = read_manifest(path).settings
+    built_with = {name: getattr(settings, name) if getattr(settings, name) != getattr(Settings(), name) else stored[name]
+                  for name in ("model", "backend")}
+    return Index(replace(settings, index_dir=str(path), **built_with), embedder)
 
 
 def build_index(folder: str | Path = "seeds", index_dir: str | Path | None = None, settings: Settings | None = None,
@@ -144,7 +160,7 @@ def build_index(folder: str | Path = "seeds", index_dir: str | Path | None = Non
     settings = settings or load_settings()
     if index_dir is not None:
         settings = replace(settings, index_dir=str(index_dir))
-    embedder = embedder or SentenceTransformerEmbedder(settings.model, settings.batch_size)
+    embedder = embedder or make_embedder(settings)
     report = ingest(Path(folder), settings, embedder, rebuild=rebuild, progress=progress)
     index = Index(settings, embedder)
     index.last_ingest = report

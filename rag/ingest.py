@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .chunking import chunk_document, index_text
 from .config import Settings
@@ -23,6 +24,9 @@ from .store import MANIFEST, REBUILD_HINT, Lexical, Manifest, Store, Writer, rea
 from .store.manifest import remove_stale
 from .types import Chunk, Document
 from .uploads import UPLOADS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +200,9 @@ def _write(
     ]
     texts = [index_text(document.title, chunk.section, chunk.clean_text) for document, chunks in chunked
              for chunk in chunks]
-    vectors = embedder.embed(texts, progress=progress and len(texts) >= PROGRESS_MIN_CHUNKS)
-    report.chunks_embedded = len(texts)
     writer = Writer(index_dir, previous, settings.index_settings(), embedder.dimension)
     try:
+        vectors = _vectors(writer, embedder, texts, [*report.updated, *report.removed], report, progress)
         for doc_id in report.removed:
             writer.remove(doc_id)
         offset = 0
@@ -212,3 +215,19 @@ def _write(
     except BaseException:
         writer.abort()
         raise
+
+
+def _vectors(writer: Writer, embedder: Embedder, texts: list[str], replaced: list[str], report: IngestReport,
+             progress: bool) -> np.ndarray:
+    """Vectors of ``texts``: reused where a replaced or removed document held the same chunk text
+    (with the same model and backend: the index refuses others), embedded otherwise."""
+    import numpy as np
+
+    stored = writer.stored_vectors(replaced)
+    missing = list(dict.fromkeys(text for text in texts if text not in stored))
+    if missing:
+        stored.update(zip(missing, embedder.embed(missing, progress=progress and len(missing) >= PROGRESS_MIN_CHUNKS)))
+    report.chunks_embedded = len(missing)
+    if not texts:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack([stored[text] for text in texts]).astype(np.float32, copy=False)

@@ -140,6 +140,7 @@ class DocumentInfo:
     n_chunks: int
     encoding: str
     n_chars: int
+    n_sections: int = 0  # distinct section headings its chunks fall under (0: no headings)
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class IndexInfo:
     documents: int
     chunks: int
     model: str
+    backend: str
     dimension: int
     chunk_size: int
     chunk_overlap: int

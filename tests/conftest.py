@@ -22,7 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import rag  # noqa: E402
-from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
+from rag.backends import make_embedder  # noqa: E402
+from rag.embedding import Embedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -52,13 +53,13 @@ class FakeEmbedder:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    """The real default model, loaded once."""
-    return SentenceTransformerEmbedder()
+def embedder() -> Embedder:
+    """The real default model with the default backend, loaded once."""
+    return make_embedder(rag.Settings())
 
 
 @pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> rag.Index:
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> rag.Index:
     """The seeds indexed with the default settings and the real model (read-only: do not ingest into it)."""
     return rag.build_index(SEEDS, tmp_path_factory.mktemp("seed-index"), embedder=embedder)
 
@@ -88,7 +89,7 @@ def stop_process(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """Indexes opened by the CLI embed with ``FakeEmbedder``: for tests about files and indexes, not the model."""
-    monkeypatch.setattr("rag.index.SentenceTransformerEmbedder", lambda *args, **kwargs: FakeEmbedder())
+    monkeypatch.setattr("rag.index.make_embedder", lambda *args, **kwargs: FakeEmbedder())
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ from conftest import ROOT, SEEDS, SERVER_ENV, start_chat_server, stop_process
 from gradio_client import Client
 
 import rag
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 
 pytestmark = pytest.mark.slow  # a real server, eight clients and an ingest: about 30 s
 
@@ -39,7 +39,7 @@ NEW_DOCUMENT = "The Hamhung apiary cooperative doubled its honey harvest in 2025
 
 
 @pytest.fixture
-def chat_server(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[tuple[str, Path, Path]]:
+def chat_server(tmp_path: Path, embedder: Embedder) -> Iterator[tuple[str, Path, Path]]:
     """A server over a seeds index; yields its URL, the folder the index was built from, and the index."""
     folder, index_dir = tmp_path / "docs", tmp_path / "index"
     shutil.copytree(SEEDS, folder)

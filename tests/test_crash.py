@@ -38,7 +38,7 @@ sys.path.insert(0, {str(ROOT / "tests")!r})
 from conftest import ROOT, FakeEmbedder
 import rag.index
 from app.cli import main
-rag.index.SentenceTransformerEmbedder = lambda *args, **kwargs: FakeEmbedder()
+rag.index.make_embedder = lambda *args, **kwargs: FakeEmbedder()
 sys.exit(main(sys.argv[1:]))
 """
 

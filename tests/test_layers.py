@@ -14,9 +14,9 @@ from conftest import ROOT
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("rag.types", "rag.config", "rag.errors", "rag.dates", "rag.markers", "rag.spans")),
     ("reading", ("rag.markup", "rag.formats", "rag.sentences", "rag.loaders", "rag.chunking")),
-    ("encoding", ("rag.embedding", "rag.embed_cache")),
+    ("encoding", ("rag.embedding", "rag.onnx_export", "rag.onnx_embedding", "rag.backends", "rag.embed_cache")),
     ("storage", ("rag.store",)),
-    ("retrieval and ingest", ("rag.fusion", "rag.retriever", "rag.ingest", "rag.uploads")),
+    ("retrieval and ingest", ("rag.fusion", "rag.retriever", "rag.ingest", "rag.uploads", "rag.delete")),
     ("answering", ("rag.answer",)),
     ("front door", ("rag.index",)),
     ("evaluation", ("rag.eval",)),

@@ -60,7 +60,7 @@ def test_highlight_marks_the_cited_sentence_at_its_file_offsets():
     card = render.source_html(make_passage(), "[1]", [evidence_citation()])
     assert card.count('<mark class="rag-evidence">') == 1
     assert f'<mark class="rag-evidence">{EVIDENCE}</mark>' in card
-    assert "The course opened on March 3. <mark" in card
+    assert 'The course opened on March 3. <span class="rag-anchor-1"></span><mark' in card  # where [1] scrolls to
 
 
 def test_highlight_clips_and_merges_spans():
@@ -152,7 +152,7 @@ class StreamingIndex:
 def test_a_chat_turn_streams_and_passes_earlier_questions_as_history():
     index = StreamingIndex()
     turns = list(chat_turn(index, "Who opened it? <b>", [], [], 5, "hybrid"))  # type: ignore[arg-type]
-    (partial, no_sources, _), (final, sources, _), (_, _, asked) = turns
+    (partial, no_sources, _, _), (final, sources, _, _), (_, _, asked, answers) = turns
     assert no_sources is None and "Jo Yong" in partial[-1]["content"] and "rag-cited" not in partial[-1]["content"]
     assert partial[0] == {"role": "user", "content": '<div class="rag-text">Who opened it? &lt;b&gt;</div>'}
     assert '<sup class="rag-cite">[1]</sup>' in final[-1]["content"] and "rag-evidence" in (sources or "")
@@ -160,15 +160,16 @@ def test_a_chat_turn_streams_and_passes_earlier_questions_as_history():
     follow_up = list(chat_turn(index, "And the first?", final, asked, 3, "bm25"))  # type: ignore[arg-type]
     assert index.histories == [[], ["Who opened it? <b>"]]
     assert len(follow_up[-1][0]) == 4 and follow_up[-1][2] == ["Who opened it? <b>", "And the first?"]
+    assert [answer.text for answer in answers] == [cited_answer().text]
 
 
 def test_a_library_error_becomes_one_sentence_in_the_chat():
     turns = list(chat_turn(StreamingIndex(), "  ", [], ["earlier"]))  # type: ignore[arg-type]
     assert len(turns) == 1
-    chat, sources, asked = turns[0]
+    chat, sources, asked, answers = turns[0]
     error = '<div class="rag-error">Please type a question: this one is empty.</div>'
     assert chat == [{"role": "assistant", "content": error}]
-    assert sources is None and asked == ["earlier"]
+    assert sources is None and asked == ["earlier"] and answers == [None]
 
 
 def test_importing_the_ui_does_not_load_gradio():

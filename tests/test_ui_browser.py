@@ -6,6 +6,7 @@ session), collects the page's JavaScript errors and leaves a screenshot in its t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from conftest import ROOT, start_chat_server, stop_process
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 import rag
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +52,7 @@ class _RecordOutcome:
 
 
 @pytest.fixture(scope="module")
-def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[str]:
+def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     """``rag chat`` in a subprocess over its own seeds index (the upload test writes to it)."""
     folder = tmp_path_factory.mktemp("ui-server")
     rag.build_index(ROOT / "seeds", folder / "index", embedder=embedder)
@@ -197,3 +198,70 @@ def test_gradio_client_reaches_the_named_endpoints(server_url: str):
     assert {"000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"} <= {d["doc_id"] for d in documents}
     with pytest.raises(Exception, match="Please type a question"):
         client.predict("", 3, "hybrid", api_name="/ask")
+
+
+def test_clicking_a_marker_opens_its_source_with_the_evidence_in_view(chat: Chat):
+    reply = chat.ask(SEED_QUESTION)
+    card = chat.page.locator("#sources .rag-source.rag-for-1")
+    evidence = card.locator(".rag-passage mark.rag-evidence").first
+    expect(evidence).to_be_visible()
+    # Fold the card and scroll its passage away from the evidence, as a reader might have left it.
+    card.locator("summary.rag-source-head").click()
+    expect(card).not_to_have_attribute("open", "")
+    card.evaluate("card => { card.open = true; const box = card.querySelector('.rag-passage'); "
+                  "box.scrollTop = box.scrollHeight; card.open = false; }")
+    reply.locator("sup.rag-cite", has_text="[1]").first.click()
+    expect(card).to_have_attribute("open", "")
+    expect(card).to_have_class(re.compile(r"\brag-target\b"))
+    expect(evidence).to_be_in_viewport()
+    expect(card.locator(".rag-source-head")).to_contain_text("Second Short Course for Chief Secretaries")
+    expect(card.locator(".rag-meta")).to_contain_text("000_0220f7c6bd20be88.txt, lines")
+    assert chat.errors == []
+
+
+def test_a_marker_of_an_earlier_answer_brings_back_that_answers_sources(chat: Chat):
+    chat.ask(SEED_QUESTION)
+    chat.ask("When was the first short course held?")
+    panel = chat.page.locator("#sources .rag-sources")
+    expect(panel).to_have_attribute("data-turn", "1")
+    expect(panel.locator(".rag-meta").first).to_contain_text("001_b8239f67380c7682.txt")
+    chat.page.locator("#chat .rag-turn-0 sup.rag-cite").first.click()  # in the first answer
+    expect(panel).to_have_attribute("data-turn", "0")
+    card = panel.locator(".rag-for-1")
+    expect(card.locator(".rag-meta")).to_contain_text("000_0220f7c6bd20be88.txt")
+    expect(card).to_have_attribute("open", "")
+    expect(card.locator("mark.rag-evidence").first).to_be_in_viewport()
+    assert chat.errors == []
+
+
+def test_retrieval_settings_are_folded_under_advanced_with_hybrid_first(chat: Chat):
+    page = chat.page
+    expect(page.locator("#mode")).to_be_hidden()
+    page.get_by_text("Advanced", exact=True).click()
+    expect(page.locator("#mode")).to_be_visible()
+    expect(page.locator("#mode")).to_contain_text("hybrid: meaning and exact words combined, the best")
+    expect(page.locator("#mode")).to_contain_text("dense: meaning only")
+    expect(page.locator("#mode")).to_contain_text("bm25: exact words only")
+    expect(page.locator("#mode input[value=hybrid]")).to_be_checked()
+    expect(page.locator("#k input[type=number]")).to_have_value("5")
+    assert chat.errors == []
+
+
+def test_the_conversation_downloads_as_markdown_with_citations_and_evidence(chat: Chat):
+    export = chat.page.locator("#export")
+    expect(export).to_be_disabled()
+    reply = chat.ask(SEED_QUESTION)
+    expect(export).to_be_enabled(timeout=TIMEOUT_MS)
+    answer = reply.locator(".rag-text").first.inner_text()
+    evidence = chat.page.locator("#sources .rag-for-1 .rag-passage mark.rag-evidence").first.inner_text()
+    with chat.page.expect_download() as download:
+        export.click()
+    assert download.value.suggested_filename == "conversation.md"
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# Conversation with the documents\n")
+    assert f"## 1. {SEED_QUESTION}\n\n{' '.join(answer.split())}" in " ".join(text.split(" "))
+    assert "[1] **Second Short Course for Chief Secretaries for City and County Party Committees Held**, " \
+           "000_0220f7c6bd20be88.txt, lines " in text
+    quote = next(line for line in text.splitlines() if line.startswith("> "))
+    assert quote == f"> {' '.join(evidence.split())}"  # the sentence highlighted in the sources panel
+    assert chat.errors == []

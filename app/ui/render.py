@@ -13,47 +13,19 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
-from rag import Answer, Citation, DocumentInfo, IndexInfo, Passage
+from rag import Answer, Citation, IndexInfo, Passage
 from rag.markers import MARKER
 from rag.markup import clean_markup
 
+from .merge import merge_passages
+
 CONTEXT_CHARS = 600  # characters of the document shown on each side of a passage
 _BLANK_LINES = re.compile(r"[ \t]*\n(?:[ \t]*\n)+")
-
-CSS = """
-.rag-text, .rag-passage, .rag-context-text { white-space: pre-wrap; overflow-wrap: anywhere; }
-.rag-cite { font-weight: 600; color: var(--color-accent); margin-left: 1px; }
-.rag-cited { margin-top: .5em; font-size: .85em; opacity: .75; }
-.rag-abstain { border-left: 4px solid #d97706; background: rgba(217, 119, 6, .08); padding: .5em .75em;
-  border-radius: 4px; }
-.rag-abstain-title { font-weight: 700; color: #b45309; margin-bottom: .25em; }
-.rag-abstain ul { margin: .25em 0 0 1.2em; padding: 0; }
-.rag-notice { border-left: 4px solid #dc2626; background: rgba(220, 38, 38, .08); padding: .35em .75em;
-  margin-bottom: .5em; border-radius: 4px; font-size: .9em; }
-.rag-error { color: #b91c1c; font-weight: 600; }
-.rag-sources h3 { margin: 0 0 .5em 0; font-size: 1.05em; }
-.rag-sources .rag-empty, .rag-sources .rag-hint { opacity: .7; font-size: .9em; margin: 0 0 .5em 0; }
-.rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .8em;
-  margin-bottom: .75em; background: var(--block-background-fill); }
-.rag-related { border-style: dashed; }
-.rag-source-head { font-weight: 600; }
-.rag-num { color: var(--color-accent); margin-right: .3em; }
-.rag-meta { font-size: .8em; opacity: .75; margin: .15em 0 .4em 0; }
-.rag-passage { font-size: .9em; line-height: 1.45; max-height: 16em; overflow-y: auto; }
-mark.rag-evidence { background: #fde68a; color: #111827; padding: 0 1px; border-radius: 2px; }
-strong.rag-answer { background: #fbbf24; border-radius: 2px; }
-.rag-short { font-weight: 700; }
-.rag-context summary { cursor: pointer; font-size: .85em; color: var(--color-accent); margin-top: .4em; }
-.rag-context-text { position: relative; font-size: .85em; line-height: 1.45; max-height: 22em; overflow-y: auto;
-  margin-top: .4em; padding: .5em; border-radius: 6px; background: var(--background-fill-secondary); }
-.rag-in-passage { background: rgba(59, 130, 246, .12); }
-.rag-status-ok { color: #15803d; } .rag-status-error { color: #b91c1c; font-weight: 600; }
-.rag-header h1 { font-size: 1.5em; margin: 0; } .rag-header .rag-meta { margin: .2em 0 0 0; }
-"""
-
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n\s*")
+_SPACES = re.compile(r"\s+")
 
 def escape(text: str) -> str:
     return html.escape(text, quote=True)
@@ -64,13 +36,27 @@ def plain(raw: str) -> str:
     return escape(_BLANK_LINES.sub("\n\n", clean_markup(raw).text))
 
 
+def flowed(raw: str) -> str:
+    """Like ``plain``, with the file's line breaks gone: each paragraph one run of single spaces.
+
+    A file's ragged line ends say nothing about the text; blank lines (paragraphs) stay.
+    """
+    paragraphs = _PARAGRAPH_BREAK.split(clean_markup(raw).text)
+    return escape("\n\n".join(_SPACES.sub(" ", paragraph) for paragraph in paragraphs))
+
+
 def question_html(question: str) -> str:
     return f'<div class="rag-text">{escape(question)}</div>'
 
 
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 chunk``, ``2 chunks``, ``0 documents``: the number with the noun in the form it takes."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def header_html(info: IndexInfo) -> str:
     """The page title and what the index holds (``Index.info()``)."""
-    meta = f"{info.documents} documents · {info.chunks} chunks · model {info.model}"
+    meta = f"{count(info.documents, 'document')} · {count(info.chunks, 'chunk')} · model {info.model}"
     return f'<div class="rag-header"><h1>Ask the documents</h1><div class="rag-meta">{escape(meta)}</div></div>'
 
 
@@ -78,8 +64,17 @@ def error_html(message: str) -> str:
     return f'<div class="rag-error">{escape(message)}</div>'
 
 
-def answer_html(answer: Answer) -> str:
-    """One chat bubble: the answer with ``[n]`` markers, or a distinct "Not in the documents" note."""
+def answer_html(answer: Answer, turn: int | None = None) -> str:
+    """One chat bubble: the answer with ``[n]`` markers, or a distinct "Not in the documents" note.
+
+    ``turn`` numbers the answer in its conversation (a class, as the chat drops other attributes):
+    a click on its ``[n]`` opens source n of this answer, not of the latest one.
+    """
+    bubble = _bubble(answer)
+    return bubble if turn is None else f'<div class="rag-turn-{turn}">{bubble}</div>'
+
+
+def _bubble(answer: Answer) -> str:
     parts = []
     if answer.notice:
         parts.append(f'<div class="rag-notice">⚠ {escape(answer.notice)}</div>')
@@ -88,7 +83,7 @@ def answer_html(answer: Answer) -> str:
         parts.append(f'<div class="rag-text">{escape(answer.text)}</div>')
         places: dict[str, list[str]] = {}  # one line per document, however many of its passages came close
         for passage in answer.related:
-            places.setdefault(passage.title, []).append(_place(passage))
+            places.setdefault(passage.title, []).append(place(passage))
         if places:
             items = "".join(f"<li>{escape(title)} ({escape('; '.join(where))})</li>" for title, where in places.items())
             parts.append(f"<div>Possibly related, not cited:<ul>{items}</ul></div>")
@@ -100,28 +95,33 @@ def answer_html(answer: Answer) -> str:
         text = f'<span class="rag-short">{escape(short)}</span>' + text[len(escape(short)):]
     parts.append(f'<div class="rag-text">{text}</div>')
     if answer.passages and not answer.partial:  # a streaming LLM's numbers change at the end
-        listed = "; ".join(f"[{number}] {escape(passage.title)}" for number, passage in enumerate(answer.passages, 1))
+        listed = "; ".join(f'<span class="rag-cite-ref">[{number}] {escape(passage.title)}</span>'
+                           for number, passage in enumerate(answer.passages, 1))
         parts.append(f'<div class="rag-cited">{listed}</div>')
     return "".join(parts)
 
 
-def highlight(text: str, spans: Iterable[tuple[int, int]], answers: Iterable[tuple[int, int]] = ()) -> str:
+def highlight(text: str, spans: Iterable[tuple[int, int]], answers: Iterable[tuple[int, int]] = (),
+              anchors: Iterable[tuple[int, int]] = (), flow: bool = False) -> str:
     """``text`` escaped, with each ``(start, end)`` span (offsets into ``text``) inside ``<mark>``, and each
     short-answer span inside ``<strong class="rag-answer">`` within it.
 
     Spans are clipped to the text and merged where they overlap, so offsets from another
-    layer of the pipeline can never break the markup.
+    layer of the pipeline can never break the markup. Each ``(offset, n)`` of ``anchors`` puts an
+    empty ``<span class="rag-anchor-n">`` there, for a script to find marker n's evidence; ``flow``
+    shows the text ``flowed`` rather than ``plain``.
     """
-    marks, strong = _merged(text, spans), _merged(text, answers)
-    bounds = sorted({0, len(text), *(edge for span in marks + strong for edge in span)})
+    marks, strong, anchors = _merged(text, spans), _merged(text, answers), list(anchors)
+    places = {offset: [n for at, n in anchors if at == offset] for offset, _ in anchors if 0 <= offset < len(text)}
+    bounds = sorted({0, len(text), *places, *(edge for span in marks + strong for edge in span)})
     pieces = []
     for start, end in zip(bounds, bounds[1:]):
-        piece = plain(text[start:end])
+        piece = (flowed if flow else plain)(text[start:end])
         if any(low <= start and end <= high for low, high in strong):
             piece = f'<strong class="rag-answer">{piece}</strong>'
         if any(low <= start and end <= high for low, high in marks):
             piece = f'<mark class="rag-evidence">{piece}</mark>'
-        pieces.append(piece)
+        pieces.append("".join(f'<span class="rag-anchor-{n}"></span>' for n in places.get(start, ())) + piece)
     return "".join(pieces).replace('</mark><mark class="rag-evidence">', "")
 
 
@@ -173,54 +173,75 @@ def context_html(document: str, passage: Passage, citations: Sequence[Citation] 
 
 
 def source_html(passage: Passage, label: str, citations: Sequence[Citation] = (),
-                document: str | None = None) -> str:
-    """One source card: title, date, file, lines, score, the passage with its evidence, and its context.
+                document: str | None = None, markers: Sequence[int] = (), opened: bool = True) -> str:
+    """One source card, a ``<details>`` (open unless ``opened`` is False): title, section, date, page, file,
+    lines, score, the passage with its evidence, and the passage in its document.
 
-    ``label`` is the marker (``[1]``); an empty one makes a "possibly related" card, drawn dashed.
+    ``label`` is its markers (``[1]``, ``[1] [3]``); an empty one makes a "possibly related" card,
+    drawn dashed. ``markers`` name the card (``rag-for-n``) and anchor each one's evidence.
     """
-    meta = " · ".join(part for part in (passage.date, _place(passage), f"score {passage.score:.3f}") if part)
+    meta = " · ".join(part for part in (passage.date, place(passage), f"score {passage.score:.3f}") if part)
     number = f'<span class="rag-num">{escape(label)}</span>' if label else ""
+    classes = "rag-source" + ("" if label else " rag-related") + "".join(f" rag-for-{n}" for n in markers)
+    shown = _trimmed(passage)
+    anchors = [(citation.start - shown.start, citation.marker) for citation in citations]
+    text = highlight(shown.text, evidence_spans(shown, citations), answer_spans(shown, citations), anchors, True)
     card = [
-        f'<div class="rag-source{"" if label else " rag-related"}">',
-        f'<div class="rag-source-head">{number}{escape(passage.title)}</div>',
+        f'<details class="{classes}"{" open" if opened else ""}>',
+        f'<summary class="rag-source-head">{number}{escape(passage.title)}</summary>',
+        f'<div class="rag-section">{escape(passage.section)}</div>' if passage.section else "",
         f'<div class="rag-meta">{escape(meta)}</div>',
-        '<div class="rag-passage">'
-        f"{highlight(passage.text, evidence_spans(passage, citations), answer_spans(passage, citations))}</div>",
+        f'<div class="rag-passage">{text}</div>',
     ]
     if document is not None:
         card.append('<details class="rag-context"><summary>Show in document</summary>'
                     f'<div class="rag-context-text">{context_html(document, passage, citations)}</div></details>')
-    card.append("</div>")
+    card.append("</details>")
     return "".join(card)
 
 
-def sources_html(answer: Answer | None, document_text: Callable[[str], str | None] = lambda doc_id: None) -> str:
-    """The sources panel for an answer: its cited passages, or for an abstention the related ones."""
+def _trimmed(passage: Passage) -> Passage:
+    """The passage without the blank lines it starts or ends with; its offsets move with its text."""
+    text = passage.text
+    lead, trail = len(text) - len(text.lstrip()), len(text) - len(text.rstrip())
+    if not text.strip() or not lead and not trail:
+        return passage
+    return replace(passage, text=text.strip(), start=passage.start + lead, end=passage.end - trail)
+
+
+def sources_html(answer: Answer | None, document_text: Callable[[str], str | None] = lambda doc_id: None,
+                 turn: int | None = None) -> str:
+    """The sources panel for an answer (the ``turn``-th of its conversation): its cited passages, or for an
+    abstention the related ones. Overlapping passages of a document share one card; the first card is open."""
     if answer is None:
         return ('<div class="rag-sources"><h3>Sources</h3>'
                 '<p class="rag-empty">Ask a question: the passages the answer cites appear here.</p></div>')
     if answer.abstained:
-        cards = [source_html(passage, "", document=document_text(passage.doc_id)) for passage in answer.related]
+        cards = [source_html(passage, "", document=document_text(passage.doc_id), opened=first == 0)
+                 for first, (passage, _) in enumerate(merge_passages(answer.related))]
         hint = "Nothing here answers the question; these passages came closest."
-        return _panel("Possibly related (not cited)", hint if cards else "No passage matched the question.", cards)
+        return _panel("Possibly related (not cited)", hint if cards else "No passage matched the question.", cards, turn)
     cards = [
-        source_html(passage, f"[{number}]", [c for c in answer.citations if c.marker == number],
-                    document_text(passage.doc_id))
-        for number, passage in enumerate(answer.passages, 1)
+        source_html(passage, " ".join(f"[{n}]" for n in numbers), [c for c in answer.citations if c.marker in numbers],
+                    document_text(passage.doc_id), numbers, opened=numbers[0] == 1)
+        for passage, numbers in merge_passages(answer.passages)
     ]
-    hint = "The evidence sentence is highlighted." if cards else "The answer cites no passage."
-    return _panel("Sources", hint, cards)
+    hint = "Click [n] in the answer to open its source." if len(cards) > 1 else "The evidence sentence is highlighted."
+    return _panel("Sources", hint if cards else "The answer cites no passage.", cards, turn)
 
 
-def _panel(heading: str, hint: str, cards: list[str]) -> str:
-    return (f'<div class="rag-sources"><h3>{escape(heading)}</h3><p class="rag-hint">{escape(hint)}</p>'
+def _panel(heading: str, hint: str, cards: list[str], turn: int | None) -> str:
+    number = "" if turn is None else f' data-turn="{turn}"'
+    return (f'<div class="rag-sources"{number}><h3>{escape(heading)}</h3><p class="rag-hint">{escape(hint)}</p>'
             + "".join(cards) + "</div>")
 
 
-def _place(passage: Passage) -> str:
+def place(passage: Passage) -> str:
+    """Where a passage stands: ``file, page 3, lines 40–52`` (the page only for paged formats)."""
     lines = (f"line {passage.line_start}" if passage.line_start == passage.line_end
              else f"lines {passage.line_start}–{passage.line_end}")
-    return f"{passage.source}, {lines}"
+    page = f"page {passage.page}, " if passage.page is not None else ""
+    return f"{passage.source}, {page}{lines}"
 
 
 def status_html(message: str, ok: bool = True) -> str:
@@ -251,8 +272,3 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                     for number, passage in enumerate(answer.passages, 1)],
         "related": [passage_record(passage) for passage in answer.related],
     }
-
-
-def document_rows(documents: Iterable[DocumentInfo]) -> list[list[Any]]:
-    """Rows for the Documents table: title, date, file, chunks."""
-    return [[document.title, document.date or "", document.doc_id, document.n_chunks] for document in documents]

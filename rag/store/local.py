@@ -124,7 +124,9 @@ class Store:
         return [row[0] for row in self._rows(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({marks})", doc_ids)]
 
     def documents(self) -> list[DocumentInfo]:
-        rows = self._rows("SELECT doc_id, title, date, n_chunks, encoding, length(text) FROM documents ORDER BY doc_id")
+        rows = self._rows("SELECT d.doc_id, d.title, d.date, d.n_chunks, d.encoding, length(d.text), "
+                          "(SELECT count(DISTINCT c.section) FROM chunks c WHERE c.doc_id = d.doc_id AND c.section != '') "
+                          "FROM documents d ORDER BY d.doc_id")
         return [DocumentInfo(*row) for row in rows]
 
     def document_text(self, doc_id: str) -> str | None:
@@ -205,6 +207,15 @@ class Writer:
         self.files[document.doc_id] = {
             "hash": document.content_hash, "title": document.title, "date": document.date, "chunks": len(chunks)
         }
+
+    def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors already held for the chunks of ``doc_ids``, by indexed text: an edited or renamed
+        file re-embeds only the chunks whose text changed."""
+        rows = [row for doc_id in doc_ids for row in
+                self.db.execute("SELECT chunk_id, indexed_text FROM chunks WHERE doc_id = ?", [doc_id])]
+        if not rows:
+            return {}
+        return dict(zip((text for _, text in rows), dense.reconstruct(self.vectors, [chunk_id for chunk_id, _ in rows])))
 
     def indexed_texts(self) -> tuple[np.ndarray, list[str]]:
         """Chunk ids and indexed texts of every chunk the new generation holds, in chunk id order."""
