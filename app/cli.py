@@ -17,6 +17,7 @@ from dataclasses import asdict
 
 from rag.config import BACKENDS, MODES, load_settings
 from rag.errors import RagError
+from rag.words import count
 
 from . import eval_cli
 
@@ -113,7 +114,8 @@ def _ingest(args: argparse.Namespace) -> int:
     for name, reason in report.skipped.items():
         print(f"skipped   {name}: {reason}")
     info = index.info()
-    print(f"{report.summary()}. Index {info.index}: {info.documents} documents, {info.chunks} chunks.")
+    print(f"{report.summary()}. Index {info.index}: {count(info.documents, 'document')}, "
+          f"{count(info.chunks, 'chunk')}.")
     return EXIT_PARTIAL if report.skipped else EXIT_OK
 
 
@@ -209,7 +211,7 @@ def _info(args: argparse.Namespace) -> int:
     for key, value in asdict(info).items():
         print(f"{key:14} {value}")
     for document in documents:
-        print(f"  {document.doc_id}: {document.title} ({document.date or 'no date'}, {document.n_chunks} chunks)")
+        print(f"  {document.doc_id}: {document.title} ({document.date or 'no date'}, {count(document.n_chunks, 'chunk')})")
     return EXIT_OK
 
 

@@ -12,7 +12,7 @@ from conftest import ROOT
 
 # Lowest first. A module may import its own layer or any layer below it, never one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("rag.types", "rag.config", "rag.errors", "rag.dates", "rag.markers", "rag.spans")),
+    ("foundation", ("rag.types", "rag.config", "rag.errors", "rag.dates", "rag.markers", "rag.spans", "rag.words")),
     ("reading", ("rag.markup", "rag.formats", "rag.sentences", "rag.loaders", "rag.chunking")),
     ("encoding", ("rag.embedding", "rag.onnx_export", "rag.onnx_embedding", "rag.backends", "rag.embed_cache")),
     ("storage", ("rag.store",)),

@@ -117,7 +117,7 @@ def test_ingest_of_a_bad_corpus_indexes_the_good_files_and_names_each_bad_one(
     assert sorted(line.split()[1] for line in out.splitlines() if line.startswith("added ")) == sorted(good)
     assert "duplicate copy-of-001.txt (same bytes as 001_b8239f67380c7682.txt)" in out
     assert out.splitlines()[-1].startswith(
-        "6 added, 0 updated, 0 removed, 0 unchanged, 1 duplicates skipped, 10 files skipped;")
+        "6 added, 0 updated, 0 removed, 0 unchanged, 1 duplicate skipped, 10 files skipped;")
     assert "hidden" not in out.lower() and ".git" not in out
 
     index = rag.load_index(index_dir, embedder=FakeEmbedder())

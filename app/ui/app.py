@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import rag
 from rag.config import MODES, SUPPORTED_SUFFIXES
+from rag.words import count
 
 from . import documents as catalogue
 from . import render
@@ -115,7 +116,7 @@ def build_app(index: rag.Index, uploads: bool = True) -> gr.Blocks:
         if not files:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         paths = [Path(file) for file in files]
-        progress(0.05, desc=f"Reading and embedding {render.count(len(paths), 'file')}…")
+        progress(0.05, desc=f"Reading and embedding {count(len(paths), 'file')}…")
         try:
             report = index.add_files(paths)
         except (rag.RagError, OSError) as error:  # OSError: the upload vanished or the disk is full

@@ -11,8 +11,7 @@ from typing import Any, Literal
 
 from rag import DocumentInfo, IngestReport
 from rag.delete import is_upload
-
-from .render import count
+from rag.words import count
 
 DOCUMENT_HEADERS = ["Title", "Date", "Sections", "Chunks", "Source", "File"]
 DOCUMENT_TYPES: list[Literal["str", "number"]] = ["str", "str", "number", "number", "str", "str"]
@@ -48,12 +47,7 @@ def document_choices(documents: Iterable[DocumentInfo]) -> list[tuple[str, str]]
 
 def upload_summary(report: IngestReport) -> str:
     """What an upload did, one line per problem: ``1 added, 0 updated, 0 unchanged; 1 chunk embedded in 0.4 s.``"""
-    parts = [f"{len(report.added)} added", f"{len(report.updated)} updated", f"{len(report.unchanged)} unchanged"]
-    if report.duplicates:
-        parts.append(f"{count(len(report.duplicates), 'duplicate')} skipped")
-    if report.skipped:
-        parts.append(f"{count(len(report.skipped), 'file')} skipped")
-    lines = [f"{', '.join(parts)}; {count(report.chunks_embedded, 'chunk')} embedded in {report.seconds:.1f} s."]
+    lines = [f"{report.summary(removals=False)}."]
     lines += [f"Skipped {name}: {reason}" for name, reason in report.skipped.items()]
     lines += [f"{name} has the same content as {original}." for name, original in report.duplicates.items()]
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from typing import Any
 from rag import Answer, Citation, IndexInfo, Passage
 from rag.markers import MARKER
 from rag.markup import clean_markup
+from rag.words import count
 
 from .merge import merge_passages
 
@@ -47,11 +48,6 @@ def flowed(raw: str) -> str:
 
 def question_html(question: str) -> str:
     return f'<div class="rag-text">{escape(question)}</div>'
-
-
-def count(number: int, noun: str, plural: str | None = None) -> str:
-    """``1 chunk``, ``2 chunks``, ``0 documents``: the number with the noun in the form it takes."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def header_html(info: IndexInfo) -> str:
