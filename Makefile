@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup chat index test test-fast lint bench eval clean
+.PHONY: setup chat chat-postgres index test test-fast lint bench eval clean
 
 $(BIN)/rag: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ index: $(BIN)/rag
 
 chat: setup $(INDEX)/manifest.json
 	$(BIN)/rag chat --index $(INDEX)
+
+# The same chat over an index in PostgreSQL: the bundled server (stopped by `rag postgres stop --data $(PGDATA)`)
+PGDATA ?= .rag/postgres
+chat-postgres: setup
+	URL=$$($(BIN)/rag postgres start --data $(PGDATA) | tail -1) && \
+		$(BIN)/rag ingest seeds --store "$$URL" --index $(INDEX)-postgres && \
+		$(BIN)/rag chat --store "$$URL" --index $(INDEX)-postgres
 
 test: setup
 	$(BIN)/python -m pytest -q

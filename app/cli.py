@@ -19,7 +19,7 @@ from rag.config import BACKENDS, MODES, load_settings
 from rag.errors import RagError
 from rag.words import count
 
-from . import eval_cli
+from . import eval_cli, postgres_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text, description=help_text)
         command.add_argument("--index", help="index folder (default: $RAG_INDEX or .rag/index)")
+        command.add_argument("--store", metavar="URL", help="keep the index in PostgreSQL at this postgresql:// URL "
+                             "(default: $RAG_STORE_URL; unset: in the index folder)")
         return command
 
     ingest = add("ingest", "Index a folder, or update its index with what changed.")
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     add("info", "Describe the index: documents, chunks, model, size on disk.")
     add("verify", "Check every index file against the checksums recorded when it was written.")
     eval_cli.register(commands)
+    postgres_cli.register(commands)
     return parser
 
 
@@ -92,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return load_settings(
         index_dir=args.index,
+        store_url=getattr(args, "store", None),
         model=getattr(args, "model", None),
         backend=getattr(args, "backend", None),
         chunk_size=getattr(args, "chunk_size", None),
@@ -218,14 +222,18 @@ def _info(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from rag.store import verify
 
-    index_dir = _settings(args).index_path
+    settings = _settings(args)
+    if settings.store_url:
+        raise RagError("rag verify checks the files of a local index; an index in PostgreSQL is kept whole by "
+                       "PostgreSQL itself (its transactions and checksums).")
+    index_dir = settings.index_path
     files, size = verify(index_dir)
     print(f"The index at {index_dir} is intact: {files} files, {size / 1e6:.1f} MB match their checksums.")
     return EXIT_OK
 
 
 _COMMANDS = {"ingest": _ingest, "search": _search, "ask": _ask, "chat": _chat, "info": _info, "verify": _verify,
-             "eval": eval_cli.run}
+             "eval": eval_cli.run, "postgres": postgres_cli.run}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""Benchmark data to a folder of files: SQuAD v1.1 dev paragraphs (default) or any folder.
+"""Benchmark data to files: SQuAD v1.1 dev paragraphs (default) or any folder, one long text file,
+and the seeds with their eval questions.
 
 SQuAD paragraphs become one ``.txt`` file each (title on the first line), and its questions
-serve as realistic queries. A plain folder gets queries cut from its own files.
+serve as realistic queries. A plain folder gets queries cut from its own files. The long file
+(about 200 pages of distinct SQuAD paragraphs) is what a one-paragraph edit is measured on.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SQUAD = Path("/work/shared/bench/squad-dev-v1.1.json.gz")
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+SEED_QUESTIONS = ROOT / "eval" / "seeds.jsonl"
+EDIT = " This sentence was added by benchmark edit {round_number}."
 
 
 @dataclass(frozen=True)
@@ -29,17 +36,24 @@ class Corpus:
     name: str
 
 
-def squad_corpus(source: Path, work: Path, limit: int | None = None) -> Corpus:
-    """Write every SQuAD dev paragraph (or the first ``limit``) to ``work/docs`` as one file."""
+def squad_articles(source: Path) -> list[dict[str, Any]]:
     with gzip.open(source, "rt", encoding="utf-8") as handle:
-        articles = json.load(handle)["data"]
-    folder = work / "docs"
+        return list(json.load(handle)["data"])
+
+
+def _fresh(folder: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
+    return folder
+
+
+def squad_corpus(source: Path, work: Path, limit: int | None = None) -> Corpus:
+    """Write every SQuAD dev paragraph (or the first ``limit``) to ``work/docs`` as one file."""
+    folder = _fresh(work / "docs")
     files: list[Path] = []
     questions: list[str] = []
-    for article in articles:
+    for article in squad_articles(source):
         title = article["title"].replace("_", " ")
         for paragraph in article["paragraphs"]:
             if limit is not None and len(files) >= limit:
@@ -64,6 +78,39 @@ def folder_corpus(folder: Path, work: Path) -> Corpus:
         for start in range(0, max(len(words) - 8, 1), 40):
             questions.append(" ".join(words[start : start + 8]))
     return Corpus(target, files, [q for q in questions if q], f"{folder} ({len(files)} files)")
+
+
+def long_document(source: Path, folder: Path, pages: int = 200, page_chars: int = 3000) -> Path:
+    """One ``.txt`` of about ``pages * page_chars`` characters: distinct SQuAD paragraphs, last article
+    first (away from the paragraphs of the main corpus), separated by blank lines."""
+    paragraphs: list[str] = []
+    size = 0
+    for article in reversed(squad_articles(source)):
+        for paragraph in article["paragraphs"]:
+            if size >= pages * page_chars:
+                break
+            text = " ".join(paragraph["context"].split())
+            paragraphs.append(text)
+            size += len(text) + 2
+    path = _fresh(folder) / "long-document.txt"
+    path.write_text("A long document\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return path
+
+
+def edit_paragraph(path: Path, round_number: int) -> None:
+    """Add one sentence to the paragraph in the middle of ``path`` (paragraphs are separated by blank lines)."""
+    paragraphs = path.read_text(encoding="utf-8").split("\n\n")
+    middle = len(paragraphs) // 2
+    paragraphs[middle] += EDIT.format(round_number=round_number)
+    path.write_text("\n\n".join(paragraphs), encoding="utf-8")
+
+
+def seed_questions() -> list[str]:
+    """The opening questions of the seeds eval (follow-ups need their conversation)."""
+    if not SEED_QUESTIONS.is_file():
+        return []
+    rows = [json.loads(line) for line in SEED_QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row["question"] for row in rows if not row.get("follows")]
 
 
 def _slug(title: str) -> str:

@@ -1,4 +1,4 @@
-"""Whole-process rows: cold start of ``rag search`` and peak memory (max RSS) of child processes.
+"""Whole-process rows: cold start of ``rag ask`` and ``rag search``, and peak memory (max RSS) of child processes.
 
 Peak memory is the child's own ``VmHWM`` (read from ``/proc/self/status`` as it exits). The
 ``ru_maxrss`` that ``getrusage``/``wait4`` give for a child is useless here: Linux carries the
@@ -50,20 +50,32 @@ def run_child(command: list[str]) -> tuple[float, int, int]:
     return seconds, usage.ru_maxrss * 1024, high_water  # Linux reports kilobytes
 
 
-def cold_start(index_dir: Path, question: str, repeats: int = 3) -> dict[str, Any]:
-    """Median wall time of ``rag search`` vs ``python -c 'import sentence_transformers'``, interleaved."""
-    rag_command = [str(Path(sys.executable).parent / "rag"), "search", question, "--index", str(index_dir)]
-    import_command = [sys.executable, "-c", "import sentence_transformers"]
-    searches, imports, rss = [], [], 0
-    for round_number in range(repeats):
-        log.info("cold start, round %d of %d", round_number + 1, repeats)
-        seconds, *_ = run_child(import_command)
-        imports.append(seconds)
-        seconds, _, rss = run_child(rag_command)
-        searches.append(seconds)
-    search, imported = statistics.median(searches), statistics.median(imports)
-    return {"rag_search_s": search, "import_sentence_transformers_s": imported, "ratio": search / imported,
-            "rag_search_runs": searches, "import_runs": imports, "rag_search_vmhwm_bytes": rss}
+def seeds_index(seeds: Path, work: Path) -> Path:
+    """The seeds indexed afresh at ``work/index-seeds``, for the cold-start rows."""
+    import rag
+
+    index_dir = work / "index-seeds"
+    log.info("building the seeds index at %s", index_dir)
+    rag.build_index(seeds, index_dir, rebuild=True)
+    return index_dir
+
+
+def cold_start(index_dir: Path, questions: list[str], runs: int = 5) -> dict[str, Any]:
+    """Median wall time of fresh ``rag ask`` and ``rag search`` processes against
+    ``python -c 'import sentence_transformers'``, interleaved round by round, a new question each round."""
+    rag = str(Path(sys.executable).parent / "rag")
+    samples: dict[str, list[float]] = {"import": [], "ask": [], "search": []}
+    for round_number in range(runs):
+        question = questions[round_number % len(questions)]
+        log.info("cold start, round %d of %d", round_number + 1, runs)
+        samples["import"].append(run_child([sys.executable, "-c", "import sentence_transformers"])[0])
+        samples["ask"].append(run_child([rag, "ask", question, "--index", str(index_dir)])[0])
+        samples["search"].append(run_child([rag, "search", question, "--index", str(index_dir)])[0])
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    return {"import_sentence_transformers_s": medians["import"], "rag_ask_s": medians["ask"],
+            "rag_search_s": medians["search"], "ask_ratio": medians["ask"] / medians["import"],
+            "search_ratio": medians["search"] / medians["import"], "runs": runs,
+            **{f"{name}_runs": values for name, values in samples.items()}, "index": str(index_dir)}
 
 
 def peak_memory(folder: Path, index_dir: Path, scratch_index: Path, questions: list[str], work: Path) -> dict[str, Any]:

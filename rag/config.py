@@ -20,6 +20,7 @@ class Settings:
     """Everything that can be configured. Fields marked in ``INDEX_FIELDS`` are stored with the index."""
 
     index_dir: str = ".rag/index"
+    store_url: str = ""  # postgresql://... keeps the index in PostgreSQL (rag/store/postgres/); empty: in index_dir
     model: str = DEFAULT_MODEL
     backend: str = BACKENDS[0]  # how vectors are computed (rag/backends.py); stored with the index
     chunk_size: int = 1200  # characters; chosen on eval/seeds.jsonl and eval/pydocs.jsonl (README, Evaluation)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .errors import InvalidQueryError
-from .store import Lexical, Store, Writer, read_manifest, write_lock
+from .config import Settings
+from .errors import IndexNotFoundError, InvalidQueryError
+from .store.backend import open_backend
 from .types import DocumentInfo
 from .uploads import UPLOADS
 
@@ -23,30 +24,33 @@ def is_upload(doc_id: str) -> bool:
     return doc_id.startswith(UPLOADS)
 
 
-def delete_document(index_dir: Path, doc_id: str) -> DocumentInfo:
-    """Remove ``doc_id`` from the index at ``index_dir`` (and its file, if uploaded); returns what it was.
+def delete_document(settings: Settings, doc_id: str) -> DocumentInfo:
+    """Remove ``doc_id`` from the index ``settings`` name (and its file, if uploaded); returns what it was.
 
     An unknown ``doc_id``, or the index's last document, is an ``InvalidQueryError`` whose message
     says what to do.
     """
-    with write_lock(index_dir):
-        previous = read_manifest(index_dir)
-        store = Store(index_dir, previous)  # also refuses a damaged index before writing the next one
+    index_dir = settings.index_path  # where uploaded files are kept, with any backend
+    backend = open_backend(settings)
+    with backend.lock():
+        previous = backend.previous()
+        if previous is None:
+            raise IndexNotFoundError(f"No index in {backend.location}: run `rag ingest DIR` first.")
+        store = backend.reader(previous)  # also refuses a damaged index before writing the next one
         try:
             found = next((document for document in store.documents() if document.doc_id == doc_id), None)
         finally:
             store.close()
         if found is None:
-            raise InvalidQueryError(f"No document {doc_id!r} in the index at {index_dir}: "
+            raise InvalidQueryError(f"No document {doc_id!r} in the index at {backend.location}: "
                                     "use a doc_id that the document list shows.")
         if len(previous.files) == 1:
-            raise InvalidQueryError(f"{doc_id} is the only document in the index at {index_dir}: add another "
+            raise InvalidQueryError(f"{doc_id} is the only document in the index at {backend.location}: add another "
                                     "before deleting it, or delete the index folder to start over.")
-        writer = Writer(index_dir, previous, previous.settings, previous.dimension)
+        writer = backend.writer(previous, previous.settings, previous.dimension)
         try:
             writer.remove(doc_id)
-            chunk_ids, indexed = writer.indexed_texts()  # BM25 is rebuilt over what remains
-            writer.commit(Lexical.build(indexed, chunk_ids))
+            writer.commit()  # BM25 covers what remains
         except BaseException:
             writer.abort()
             raise

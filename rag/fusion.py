@@ -11,21 +11,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from .store.base import top_k
+
 if TYPE_CHECKING:
     import numpy as np
 
 Id = TypeVar("Id", bound=Hashable)
+__all__ = ["convex_fusion", "min_max", "reciprocal_rank_fusion", "top_k"]  # top_k: shared with the stores
 RRF_CONSTANT = 60
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` highest scores, best first (ties keep position order)."""
-    import numpy as np
-
-    if k >= len(scores):
-        return np.argsort(-scores, kind="stable")
-    part = np.argpartition(-scores, k - 1)[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def min_max(scores: np.ndarray) -> np.ndarray:

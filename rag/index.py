@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .answer import answer_stream, warm
 from .backends import make_embedder
@@ -24,8 +24,10 @@ from .embedding import Embedder, for_documents
 from .errors import IndexMismatchError
 from .ingest import IngestReport, ingest
 from .retriever import Retriever
-from .store import REBUILD_HINT, Manifest, Store, read_manifest
-from .store.live import LiveStore
+from .store import REBUILD_HINT
+from .store.backend import built_with as settings_that_built
+from .store.backend import open_backend
+from .store.base import Reader
 from .types import Answer, DocumentInfo, IndexInfo, Passage
 from .uploads import store_uploads
 
@@ -41,23 +43,27 @@ class Index:
         self.embedder = CachedEmbedder(embedder or make_embedder(settings))
         self._documents = for_documents(self.embedder.inner)  # uploads never hold up questions
         self.last_ingest: IngestReport | None = None
-        self._live = LiveStore(settings.index_path, self._adopt)
+        self._live = open_backend(settings).live(self._adopt)
 
     @property
     def path(self) -> Path:
         return self.settings.index_path
 
     @property
-    def store(self) -> Store:
+    def location(self) -> str:
+        """Where the index lives: its folder, or its PostgreSQL URL without the password."""
+        return open_backend(self.settings).location
+
+    @property
+    def store(self) -> Reader:
         return self._live.current()
 
-    def _adopt(self, manifest: Manifest) -> None:
+    def _adopt(self, stored: dict[str, Any]) -> None:
         """Refuse an index built with another model or backend; take its chunking as this index's settings."""
-        stored = manifest.settings
         for name in ("model", "backend"):
             if stored[name] != getattr(self.settings, name):
                 raise IndexMismatchError(
-                    f"The index at {self.path} was built with {name} {stored[name]!r}, not "
+                    f"The index at {self.location} was built with {name} {stored[name]!r}, not "
                     f"{getattr(self.settings, name)!r}; {REBUILD_HINT}, or unset RAG_{name.upper()}.")
         self.settings = replace(self.settings, chunk_size=stored["chunk_size"], chunk_overlap=stored["chunk_overlap"])
 
@@ -95,7 +101,7 @@ class Index:
 
     def idf(self, terms: Sequence[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term over the indexed chunks."""
-        return self.store.lexical.idf(terms)
+        return self.store.idf(terms)
 
     def raw_span(self, passage: Passage, clean_start: int, clean_end: int) -> tuple[int, int]:
         """File offsets of ``passage.clean_text[clean_start:clean_end]`` (the whole passage if it changed since)."""
@@ -123,11 +129,11 @@ class Index:
 
     def info(self) -> IndexInfo:
         store = self.store
-        manifest = store.manifest
-        return IndexInfo(index=str(self.path), documents=len(manifest.files), chunks=manifest.chunk_count,
-                         model=manifest.settings["model"], backend=manifest.settings["backend"], dimension=manifest.dimension,
-                         chunk_size=manifest.settings["chunk_size"], chunk_overlap=manifest.settings["chunk_overlap"],
-                         bytes_on_disk=store.size_on_disk(), updated=manifest.updated)
+        built = store.settings
+        return IndexInfo(index=str(self.path), documents=store.document_count, chunks=store.chunk_count,
+                         model=built["model"], backend=built["backend"], dimension=store.dimension,
+                         chunk_size=built["chunk_size"], chunk_overlap=built["chunk_overlap"],
+                         bytes_on_disk=store.size_on_disk(), updated=store.updated, store=store.location)
 
     def delete_document(self, doc_id: str) -> DocumentInfo:
         """Remove one document, and its file when it was uploaded, then reload; returns what was removed.
@@ -137,7 +143,7 @@ class Index:
         """
         from .delete import delete_document
 
-        removed = delete_document(self.path, doc_id)
+        removed = delete_document(self.settings, doc_id)
         self.reload()
         return removed
 
@@ -148,7 +154,7 @@ def load_index(index_dir: str | Path | None = None, settings: Settings | None = 
     ``RAG_BACKEND`` say otherwise."""
     settings = settings or load_settings()
     path = Path(index_dir) if index_dir is not None else settings.index_path
-    stored = read_manifest(path).settings
+    stored = settings_that_built(replace(settings, index_dir=str(path)))
     built_with = {name: getattr(settings, name) if getattr(settings, name) != getattr(Settings(), name) else stored[name]
                   for name in ("model", "backend")}
     return Index(replace(settings, index_dir=str(path), **built_with), embedder)

@@ -20,8 +20,9 @@ from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, InvalidQueryError, RagError
 from .formats import SUFFIXES
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
-from .store import MANIFEST, REBUILD_HINT, Lexical, Manifest, Store, Writer, read_manifest, write_lock
-from .store.manifest import remove_stale
+from .store import REBUILD_HINT, Manifest
+from .store.backend import open_backend
+from .store.base import Backend, Writer
 from .types import Chunk, Document
 from .uploads import UPLOADS
 from .words import count
@@ -86,17 +87,18 @@ def ingest(
     if not 0 <= settings.chunk_overlap < settings.chunk_size:
         raise InvalidQueryError(f"--chunk-overlap must be at least 0 and smaller than the chunk size "
                                 f"({settings.chunk_size}), not {settings.chunk_overlap}.")
-    index_dir = settings.index_path
-    with write_lock(index_dir):
-        previous = None if rebuild or not (index_dir / MANIFEST).exists() else read_manifest(index_dir)
+    index_dir = settings.index_path  # also where uploads are kept with any backend
+    backend = open_backend(settings)
+    with backend.lock():
+        previous = None if rebuild else backend.previous()
         if previous and previous.settings != settings.index_settings():
             raise IndexMismatchError(
-                f"The index at {index_dir} was built with {previous.settings}, not {settings.index_settings()}; "
+                f"The index at {backend.location} was built with {previous.settings}, not {settings.index_settings()}; "
                 f"{REBUILD_HINT}, or use the settings it was built with."
             )
         held = 0
         if previous is not None:  # a damaged index is reported with its fix, not extended or left as it is
-            store = Store(index_dir, previous)
+            store = backend.reader(previous)
             held = len(store.documents())  # reading the documents table also finds its damaged pages
             store.close()
         report = IngestReport()
@@ -112,10 +114,11 @@ def ingest(
                 f"No readable documents in {folder}, so the index at {index_dir} keeps its {held} documents; "
                 f"ingest the folder that holds them, or delete {index_dir} to start over.")
         if report.changed or previous is None:
-            _check_space(index_dir, previous, documents, settings)
-            _write(index_dir, previous, settings, embedder, documents, report, progress)
-        else:  # a writer killed between its manifest swap and its clean-up left the old generation behind
-            remove_stale(index_dir, keep=previous.generation)
+            if backend.local:
+                _check_space(index_dir, previous, documents, settings)
+            _write(backend, previous, settings, embedder, documents, report, progress)
+        else:
+            backend.tidy(previous)
     report.seconds = time.perf_counter() - started
     log.info("ingest %s: %s", folder, report.summary())
     return report
@@ -190,7 +193,7 @@ def _check_space(index_dir: Path, previous: Manifest | None, documents: list[Doc
 
 
 def _write(
-    index_dir: Path,
+    backend: Backend,
     previous: Manifest | None,
     settings: Settings,
     embedder: Embedder,
@@ -203,7 +206,7 @@ def _write(
     ]
     texts = [index_text(document.title, chunk.section, chunk.clean_text) for document, chunks in chunked
              for chunk in chunks]
-    writer = Writer(index_dir, previous, settings.index_settings(), embedder.dimension)
+    writer = backend.writer(previous, settings.index_settings(), embedder.dimension)
     try:
         vectors = _vectors(writer, embedder, texts, [*report.updated, *report.removed], report, progress)
         for doc_id in report.removed:
@@ -213,8 +216,7 @@ def _write(
             end = offset + len(chunks)
             writer.add(document, chunks, texts[offset:end], vectors[offset:end])
             offset = end
-        chunk_ids, indexed = writer.indexed_texts()  # BM25 covers every chunk of the new generation
-        writer.commit(Lexical.build(indexed, chunk_ids))
+        writer.commit()  # BM25 covers every chunk of the new state
     except BaseException:
         writer.abort()
         raise

@@ -14,7 +14,7 @@ from .config import MODES, Settings
 from .embedding import Embedder
 from .errors import InvalidQueryError
 from .fusion import convex_fusion, top_k
-from .store import Store
+from .store.base import Reader
 from .types import Passage
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def check_question(question: str, max_chars: int) -> str:
 class Retriever:
     """Ranks one store's chunks for a question; ``settings`` gives the defaults and the fusion weight."""
 
-    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, store: Reader, embedder: Embedder, settings: Settings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -47,8 +47,6 @@ class Retriever:
         ``mode`` is ``hybrid`` (default), ``dense`` or ``bm25``; ``sources`` keeps only passages
         from those files (paths as ingested).
         """
-        import numpy as np
-
         question = check_question(question, self.settings.max_question_chars)
         k = self.settings.k if k is None else k
         mode = mode or self.settings.mode
@@ -56,9 +54,11 @@ class Retriever:
             raise InvalidQueryError(f"Unknown mode {mode!r}: use one of {', '.join(MODES)}.")
         if k < 1:
             raise InvalidQueryError(f"k must be at least 1, not {k}.")
-        allowed = None if sources is None else np.asarray(self.store.chunk_ids_of(self._sources(sources)), dtype=np.int64)
-        ids, scores = self._rank(question, k, mode, allowed)
-        found = self.store.passages(ids)
+        query = None if mode == "bm25" else self.embedder.embed([question])[0]  # before the store is pinned
+        with self.store.reading():  # one state of the store for the whole search
+            doc_ids = None if sources is None else self._sources(sources)
+            ids, scores = self._rank(question, query, k, mode, doc_ids)
+            found = self.store.passages(ids)
         return [replace(found[int(chunk_id)], score=float(score), rank=rank)
                 for rank, (chunk_id, score) in enumerate(zip(ids, scores), 1)]
 
@@ -75,49 +75,25 @@ class Retriever:
             found.append(match)
         return found
 
-    def _rank(self, question: str, k: int, mode: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _rank(self, question: str, query: np.ndarray | None, k: int, mode: str,
+              doc_ids: list[str] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and scores, best first. Hybrid: the union of both top lists, each candidate scored by
+        both retrievers, then ``convex_fusion``; the store answers each side (one SQL query each in PostgreSQL)."""
         import numpy as np
 
-        if mode == "bm25":
-            lexical_ids, lexical_scores = self._lexical(question, allowed)
-            order = top_k(lexical_scores, k)
-            order = order[lexical_scores[order] > 0]
-            return lexical_ids[order], lexical_scores[order]
-        query = self.embedder.embed([question])[0]
+        if query is None:
+            return self.store.keyword_search(question, k, doc_ids)
         depth = k if mode == "dense" else max(k, self.settings.fusion_depth)
-        dense_ids, dense_scores = self._dense(query, depth, allowed)
+        dense_ids, _ = dense = self.store.dense_search(query, depth, doc_ids)
         if mode == "dense":
-            return dense_ids, dense_scores
-        lexical_ids, lexical_scores = self._lexical(question, allowed)
-        best_lexical = top_k(lexical_scores, depth)
-        best_lexical = best_lexical[lexical_scores[best_lexical] > 0]
-        candidates = np.unique(np.concatenate([dense_ids, lexical_ids[best_lexical]]))
+            return dense
+        lexical_ids, lexical_scores = self.store.keyword_search(question, depth, doc_ids, include=dense_ids)
+        candidates = np.unique(np.concatenate([dense_ids, lexical_ids]).astype(np.int64))
         if not len(candidates):
             return candidates, np.zeros(0, np.float32)
-        position = {int(chunk_id): row for row, chunk_id in enumerate(lexical_ids)}
-        candidate_lexical = np.asarray([lexical_scores[position[int(c)]] for c in candidates], dtype=np.float32)
+        score_of = dict(zip(lexical_ids.tolist(), lexical_scores.tolist()))
+        candidate_lexical = np.asarray([score_of.get(int(c), 0.0) for c in candidates], dtype=np.float32)
         candidate_dense = self.store.vectors_of(candidates) @ query
         fused = convex_fusion(candidate_dense, candidate_lexical, self.settings.fusion_weight)
         order = top_k(fused, k)
         return candidates[order], fused[order]
-
-    def _dense(self, query: np.ndarray, depth: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``depth`` nearest chunks; with ``allowed``, scored exactly among those chunks only."""
-        import numpy as np
-
-        if allowed is None:
-            return self.store.dense_search(query, depth)
-        scores = self.store.vectors_of(allowed) @ query if len(allowed) else np.zeros(0, np.float32)
-        order = top_k(scores, depth)
-        return allowed[order], scores[order]
-
-    def _lexical(self, question: str, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 score of every chunk (of the ``allowed`` ones) with its chunk id."""
-        import numpy as np
-
-        lexical = self.store.lexical
-        ids, scores = lexical.chunk_ids, lexical.scores(question)
-        if allowed is not None:
-            keep = np.isin(ids, allowed)
-            ids, scores = ids[keep], scores[keep]
-        return ids, scores

@@ -157,3 +157,4 @@ class IndexInfo:
     chunk_overlap: int
     bytes_on_disk: int
     updated: str
+    store: str = ""  # "local .rag/index" or "postgresql://user@host/db" (no password)

@@ -10,9 +10,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +168,41 @@ def make_docx(path: Path, blocks: Sequence[tuple[str, object]]) -> Path:
                     cell.text = text
     document.save(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL with pgvector from the bundled wheel, for this session only; its URL."""
+    from rag.store.postgres import server
+
+    with postgres_data() as data:
+        yield server.start(data)
+
+
+@contextmanager
+def postgres_data() -> Iterator[Path]:
+    """A data folder for a bundled PostgreSQL, stopped and removed afterwards. Not under pytest's tmp_path:
+    run as root, the server runs as the system user ``pgserver``, and every new pytest session (another
+    developer's too) resets ``/tmp/pytest-of-root`` to mode 0700, which would lock that user out mid-run."""
+    from rag.store.postgres import server
+
+    folder = Path(tempfile.mkdtemp(prefix="rag-test-pg-"))
+    try:
+        yield folder / "data"
+    finally:
+        server.stop(folder / "data")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A URL to a new, empty database of the session's server: no test sees another's tables."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    parts = urlsplit(postgres_server)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))

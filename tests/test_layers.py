@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("rag.types", "rag.config", "rag.errors", "rag.dates", "rag.markers", "rag.spans", "rag.words")),
     ("reading", ("rag.markup", "rag.formats", "rag.sentences", "rag.loaders", "rag.chunking")),
     ("encoding", ("rag.embedding", "rag.onnx_export", "rag.onnx_embedding", "rag.backends", "rag.embed_cache")),
-    ("storage", ("rag.store",)),
+    ("storage", ("rag.store", "rag.store.postgres")),  # the PostgreSQL backend is storage like the local one
     ("retrieval and ingest", ("rag.fusion", "rag.retriever", "rag.ingest", "rag.uploads", "rag.delete")),
     ("answering", ("rag.answer",)),
     ("front door", ("rag.index",)),

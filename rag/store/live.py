@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
+from .base import Check
 from .local import Store
-from .manifest import Manifest, read_manifest, stamp
+from .manifest import read_manifest, stamp
 
 
 class LiveStore:
-    """Hands out the ``Store`` of the current generation; ``check`` vets each manifest before it is used."""
+    """Hands out the ``Store`` of the current generation; ``check`` vets the settings of each before it is used."""
 
-    def __init__(self, index_dir: Path, check: Callable[[Manifest], None] = lambda manifest: None) -> None:
+    def __init__(self, index_dir: Path, check: Check = lambda settings: None) -> None:
         self.index_dir = index_dir
         self._check = check
         self._lock = threading.Lock()
@@ -25,7 +25,7 @@ class LiveStore:
         """Open the generation the manifest names now, and close the previous one."""
         seen = stamp(self.index_dir)  # taken first: a swap landing while we load is noticed next time
         manifest = read_manifest(self.index_dir)
-        self._check(manifest)
+        self._check(manifest.settings)
         store = Store(self.index_dir, manifest)
         with self._lock:
             old, self._store, self._stamp = self._store, store, seen

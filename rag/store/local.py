@@ -15,7 +15,8 @@ import shutil
 import sqlite3
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from .. import spans
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, DocumentInfo, Passage
 from . import vectors as dense
+from .base import top_k
 from .lexical import Lexical
 from .manifest import REBUILD_HINT, Manifest, changed_file, file_table, remove_stale, short, sync_tree, write_manifest
 
@@ -41,8 +43,25 @@ CREATE TABLE IF NOT EXISTS chunks (
     offsets BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 """
-_PASSAGE_COLUMNS = ('c.chunk_id, c.doc_id, c.start, c."end", c.line_start, c.line_end, c.text, c.clean_text, '
+PASSAGE_COLUMNS = ('c.chunk_id, c.doc_id, c.start, c."end", c.line_start, c.line_end, c.text, c.clean_text, '
                     "c.section, c.page, d.title, d.date")
+
+
+def passage_of(row: Sequence[Any]) -> Passage:
+    """A row of ``PASSAGE_COLUMNS`` as a passage (score 0, rank 0: the retriever sets both)."""
+    chunk_id, doc_id, start, end, line_start, line_end, text, clean_text, section, page, title, date = row
+    return Passage(text=text, score=0.0, rank=0, source=doc_id, title=title, doc_id=doc_id, chunk_id=chunk_id,
+                   start=start, end=end, line_start=line_start, line_end=line_end, date=date,
+                   clean_text=clean_text, section=section, page=page)
+
+
+def span_in_file(rows: Sequence[Sequence[Any]], passage: Passage, clean_start: int, clean_end: int
+                 ) -> tuple[int, int] | None:
+    """File offsets from the ``(offsets, start)`` row of ``passage``'s chunk; None when the chunk changed since."""
+    if not rows or rows[0][1] != passage.start:
+        return None
+    start, end = spans.raw_span(bytes(rows[0][0]), clean_start, clean_end)
+    return passage.start + start, passage.start + end
 
 
 class Store:
@@ -76,10 +95,45 @@ class Store:
             raise IndexCorruptError(f"The index at {index_dir} is damaged (its vectors and its keyword index name "
                                     f"different chunks); {REBUILD_HINT}.")
         self._lock = threading.Lock()
+        self.location = f"local {index_dir}"
+        self.settings, self.dimension, self.updated = manifest.settings, manifest.dimension, manifest.updated
+        self.chunk_count, self.document_count = manifest.chunk_count, len(manifest.files)
 
-    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first."""
-        return dense.search(self.vectors, query, k)
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One state for a whole search: a generation never changes once written, so nothing to pin."""
+        yield
+
+    def dense_search(self, query: np.ndarray, k: int, doc_ids: Sequence[str] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids and inner-product scores of the ``k`` nearest vectors (of ``doc_ids`` only), best first."""
+        import numpy as np
+
+        if doc_ids is None:
+            return dense.search(self.vectors, query, k)
+        allowed = np.asarray(self.chunk_ids_of(doc_ids), dtype=np.int64)
+        scores = self.vectors_of(allowed) @ query if len(allowed) else np.zeros(0, np.float32)
+        order = top_k(scores, k)
+        return allowed[order], scores[order]
+
+    def keyword_search(self, question: str, depth: int, doc_ids: Sequence[str] | None = None,
+                       include: Sequence[int] | np.ndarray = ()) -> tuple[np.ndarray, np.ndarray]:
+        """BM25: the ``depth`` best chunks with a positive score, best first (ties by chunk id), then the
+        score of each ``include``d chunk not among them (hybrid search scores its dense candidates too)."""
+        import numpy as np
+
+        ids, scores = self.lexical.chunk_ids, self.lexical.scores(question)
+        if doc_ids is not None:
+            keep = np.isin(ids, np.asarray(self.chunk_ids_of(doc_ids), dtype=np.int64))
+            ids, scores = ids[keep], scores[keep]
+        order = top_k(scores, depth)
+        order = order[scores[order] > 0]
+        extra = np.flatnonzero(np.isin(ids, np.asarray(include, dtype=np.int64)))
+        rows = np.concatenate([order, extra[~np.isin(extra, order)]])
+        return ids[rows], scores[rows]
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        return self.lexical.idf(terms)
 
     def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         return dense.reconstruct(self.vectors, chunk_ids)
@@ -91,13 +145,8 @@ class Store:
         for offset in range(0, len(ids), 500):
             batch = ids[offset : offset + 500]
             marks = ",".join("?" * len(batch))
-            sql = f"SELECT {_PASSAGE_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})"
-            for (chunk_id, doc_id, start, end, line_start, line_end, text, clean_text, section, page, title,
-                 date) in self._rows(sql, batch):
-                found[chunk_id] = Passage(
-                    text=text, score=0.0, rank=0, source=doc_id, title=title, doc_id=doc_id, chunk_id=chunk_id,
-                    start=start, end=end, line_start=line_start, line_end=line_end, date=date,
-                    clean_text=clean_text, section=section, page=page)
+            sql = f"SELECT {PASSAGE_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.chunk_id IN ({marks})"
+            found.update((row[0], passage_of(row)) for row in self._rows(sql, batch))
         if len(found) < len(set(ids)):
             raise IndexCorruptError(f"The index at {self.index_dir} is damaged (vectors of chunks it does not hold); "
                                     f"{REBUILD_HINT}.")
@@ -108,10 +157,7 @@ class Store:
         ``None`` when this generation no longer holds the chunk (its document changed since)."""
         rows = self._rows("SELECT offsets, start FROM chunks WHERE chunk_id = ? AND doc_id = ?",
                           [passage.chunk_id, passage.doc_id])
-        if not rows or rows[0][1] != passage.start:
-            return None
-        start, end = spans.raw_span(rows[0][0], clean_start, clean_end)
-        return passage.start + start, passage.start + end
+        return span_in_file(rows, passage, clean_start, clean_end)
 
     def headings(self, limit: int = 200) -> list[tuple[str, str]]:
         """``(title, section path)`` of the first chunks of each section, documents in order."""
@@ -224,8 +270,10 @@ class Writer:
         rows = self.db.execute("SELECT chunk_id, indexed_text FROM chunks ORDER BY chunk_id").fetchall()
         return np.asarray([row[0] for row in rows], dtype=np.int64), [row[1] for row in rows]
 
-    def commit(self, lexical: Lexical) -> Manifest:
-        """Write everything with ``lexical`` (built over ``indexed_texts()``), sync it, then swap the manifest."""
+    def commit(self) -> Manifest:
+        """Build BM25 over every chunk, write everything, sync it, then swap the manifest."""
+        chunk_ids, indexed = self.indexed_texts()
+        lexical = Lexical.build(indexed, chunk_ids)
         self.db.commit()
         self.db.close()
         lexical.save(self.folder / "bm25")

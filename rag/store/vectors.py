@@ -39,8 +39,17 @@ def ids(vectors: Any) -> np.ndarray:
     return _faiss().vector_to_array(vectors.id_map)
 
 
+PARALLEL_FROM = 200_000  # vectors; below this, one query is a few milliseconds of work on one thread
+
+
 def search(vectors: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first."""
+    """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first.
+
+    One question runs on one OpenMP thread below ``PARALLEL_FROM`` vectors: waking a second thread for
+    the 100 candidates hybrid fusion takes cost 6 ms a query here, against 0.01 ms for the scan itself."""
+    import os
+
+    _faiss().omp_set_num_threads(1 if vectors.ntotal < PARALLEL_FROM else os.cpu_count() or 1)
     scores, ids = vectors.search(query.reshape(1, -1), min(k, vectors.ntotal))
     keep = ids[0] >= 0
     return ids[0][keep], scores[0][keep]
