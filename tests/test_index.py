@@ -13,6 +13,7 @@ from conftest import SEEDS, FakeEmbedder
 
 import rag
 from rag.store import read_manifest
+from rag.store.lexical import tokenize
 
 
 def file_text(folder: Path, source: str) -> str:
@@ -213,3 +214,21 @@ def test_a_chain_of_dots_is_not_a_name():
     chain = ".".join(["part"] * 200_000)  # every tail of it kept would be 10^11 characters
     assert tokenize(chain) == ["part"] * 200_000
     assert tokenize("os.path.join") == ["os", "path", "join", "os.path.join", "path.join"]
+
+
+def test_bm25_tokenizes_only_new_chunks_and_ranks_like_a_fresh_build(seeds_copy: Path, fake_settings: rag.Settings,
+                                                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import rag.store.local as local
+
+    embedder = FakeEmbedder()
+    rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    tokenized: list[str] = []
+    monkeypatch.setattr(local, "tokenize", lambda text: tokenized.append(text) or tokenize(text))
+    (seeds_copy / "new.md").write_text("# Harvest report\n\nThe rice harvest in Kangso county rose by ten percent.\n")
+    index = rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)
+    assert len(tokenized) == index.last_ingest.chunks_embedded == 1  # the new chunk only, not the 15 others
+    fresh = rag.build_index(seeds_copy, tmp_path / "fresh", settings=fake_settings, embedder=embedder)
+    for question in ("harvest in Kangso county", "opening address of the second short course", "os.path.join"):
+        ours, theirs = index.search(question, k=5, mode="bm25"), fresh.search(question, k=5, mode="bm25")
+        assert [(p.source, p.start, round(p.score, 5)) for p in ours] == [(p.source, p.start, round(p.score, 5))
+                                                                          for p in theirs]

@@ -73,9 +73,14 @@ class Lexical:
 
     @classmethod
     def build(cls, texts: list[str], chunk_ids: np.ndarray) -> Lexical:
+        return cls.from_terms([tokenize(text) for text in texts], chunk_ids)
+
+    @classmethod
+    def from_terms(cls, terms: list[list[str]], chunk_ids: np.ndarray) -> Lexical:
+        """BM25 over chunks already tokenized (``tokenize``), one list of terms per chunk id."""
         bm25 = _bm25s().BM25()
         # an empty document must still count as a row, so that rows line up with chunk ids
-        bm25.index([tokenize(text) or [""] for text in texts], show_progress=False)
+        bm25.index([found or [""] for found in terms], show_progress=False)
         return cls(bm25, chunk_ids)
 
     def save(self, folder: Path) -> None:

@@ -26,7 +26,7 @@ from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, DocumentInfo, Passage
 from . import vectors as dense
 from .base import top_k
-from .lexical import Lexical
+from .lexical import Lexical, tokenize
 from .manifest import REBUILD_HINT, Manifest, changed_file, file_table, remove_stale, short, sync_tree, write_manifest
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL,
     offsets BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS terms (chunk_id INTEGER PRIMARY KEY, terms TEXT NOT NULL);
 """
 PASSAGE_COLUMNS = ('c.chunk_id, c.doc_id, c.start, c."end", c.line_start, c.line_end, c.text, c.clean_text, '
                     "c.section, c.page, d.title, d.date")
@@ -226,6 +227,7 @@ class Writer:
         ids = [row[0] for row in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", [doc_id])]
         if ids:
             self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM terms WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", [doc_id])
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
         self.files.pop(doc_id, None)
@@ -270,10 +272,23 @@ class Writer:
         rows = self.db.execute("SELECT chunk_id, indexed_text FROM chunks ORDER BY chunk_id").fetchall()
         return np.asarray([row[0] for row in rows], dtype=np.int64), [row[1] for row in rows]
 
+    def _terms(self) -> tuple[np.ndarray, list[list[str]]]:
+        """Chunk ids and BM25 terms of every chunk, in chunk id order. Terms are kept in the ``terms`` table,
+        so only chunks added since the last generation (or by a version that kept none) are tokenized."""
+        import numpy as np
+
+        rows = self.db.execute("SELECT c.chunk_id, c.indexed_text, t.terms FROM chunks c "
+                               "LEFT JOIN terms t USING (chunk_id) ORDER BY c.chunk_id").fetchall()
+        new = {chunk_id: tokenize(text) for chunk_id, text, kept in rows if kept is None}
+        self.db.executemany("INSERT INTO terms VALUES (?, ?)", [(chunk_id, " ".join(found))
+                                                              for chunk_id, found in new.items()])
+        terms = [new[chunk_id] if kept is None else kept.split(" ") if kept else [] for chunk_id, _, kept in rows]
+        return np.asarray([row[0] for row in rows], dtype=np.int64), terms
+
     def commit(self) -> Manifest:
         """Build BM25 over every chunk, write everything, sync it, then swap the manifest."""
-        chunk_ids, indexed = self.indexed_texts()
-        lexical = Lexical.build(indexed, chunk_ids)
+        chunk_ids, terms = self._terms()
+        lexical = Lexical.from_terms(terms, chunk_ids)
         self.db.commit()
         self.db.close()
         lexical.save(self.folder / "bm25")
