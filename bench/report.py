@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rag.words import count
+
 Row = tuple[str, str, str, str, str]  # measurement, value, baseline, ratio, goal
 
 
@@ -55,9 +57,9 @@ def edit_rows(again: dict[str, Any] | None, edit: dict[str, Any] | None) -> list
     table: list[Row] = []
     if again:
         full = f"warm full ingest: {again['full_s']:.2f} s"
-        table.append((f"re-ingest, one file changed ({again['one_changed_embedded']} chunks embedded)",
+        table.append((f"re-ingest, one file changed ({count(again['one_changed_embedded'], 'chunk')} embedded)",
                       f"{again['one_changed_s']:.2f} s", full, f"{again['one_changed_over_full']:.1%}", ""))
-        table.append((f"re-ingest, nothing changed ({again['nothing_changed_embedded']} chunks embedded)",
+        table.append((f"re-ingest, nothing changed ({count(again['nothing_changed_embedded'], 'chunk')} embedded)",
                       f"{again['nothing_changed_s']:.2f} s", full, f"{again['nothing_changed_over_full']:.1%}", ""))
     if edit:
         table.append((f"re-ingest after editing one paragraph of a {edit['pages']}-page file "
@@ -96,26 +98,41 @@ def process_rows(cold: dict[str, Any] | None, memory: dict[str, Any] | None) -> 
     return table
 
 
+def _index_row(size: str, name: str, entry: dict[str, Any], built: str, exact: dict[str, Any], goal: bool) -> Row:
+    verdict = ("recall >= 0.95, p50 <= 5 ms " + _verdict(entry["recall_at_10"] >= 0.95 and entry["p50_ms"] <= 5)
+               if goal else "")
+    return (f"{size} vectors, {name}", f"{built}, p50 {entry['p50_ms']:.2f} ms, p95 {entry['p95_ms']:.2f} ms",
+            f"exact at {size}: p50 {exact['p50_ms']:.2f} ms",
+            f"p50 {entry['p50_ms'] / exact['p50_ms']:.2f}x, recall@10 {entry['recall_at_10']:.3f}", verdict)
+
+
 def scale_rows(scales: list[dict[str, Any]], bm25: dict[str, Any] | None) -> list[Row]:
     table: list[Row] = []
     exact_p50 = {}
     for scale in scales:
         size, exact, hnsw = f"{scale['vectors']:,}", scale["exact"], scale["hnsw"]
         exact_p50[scale["vectors"]] = exact["p50_ms"]
-        table.append((f"{size} vectors, IndexFlatIP", f"build {exact['build_s']:.1f} s, {_mb(exact['bytes'])}, "
-                      f"p50 {exact['p50_ms']:.2f} ms, p95 {exact['p95_ms']:.2f} ms", "itself (exact)", "recall@10 1.000", ""))
+        spread = scale.get("spread", {})
+        data = (f"{scale.get('real_vectors', 0):,} real + synthetic, cosine to source {scale.get('source_cosine', 1):.2f}; "
+                f"exact top 10 from {spread.get('sources_in_top10_mean', 0):.1f} sources (min "
+                f"{spread.get('sources_in_top10_min', 0):.0f}); peak RSS {scale.get('peak_rss_mb', 0):,.0f} MB")
+        table.append((f"{size} vectors, exact (IndexFlatIP)", f"build {exact['build_s']:.1f} s, {_mb(exact['bytes'])}, "
+                      f"p50 {exact['p50_ms']:.2f} ms, p95 {exact['p95_ms']:.2f} ms", data, "recall@10 1.000", ""))
+        built = f"build {hnsw['build_s']:.1f} s, {_mb(hnsw['bytes'])}"
         for key, value in hnsw.items():
-            if not key.startswith("efSearch"):
-                continue
-            goal = ""
-            if scale["vectors"] >= 1_000_000:
-                goal = "recall >= 0.95, p50 <= 5 ms " + _verdict(value["recall_at_10"] >= 0.95 and value["p50_ms"] <= 5)
-            chunks = f" (chunks {value['chunk_recall_at_10']:.3f})" if "chunk_recall_at_10" in value else ""
-            table.append((f"{size} vectors, HNSW M={hnsw['M']} efC={hnsw['efConstruction']} {key}",
-                          f"build {hnsw['build_s']:.1f} s, {_mb(hnsw['bytes'])}, p50 {value['p50_ms']:.2f} ms, "
-                          f"p95 {value['p95_ms']:.2f} ms", f"IndexFlatIP at {size}: p50 {exact['p50_ms']:.2f} ms",
-                          f"p50 {value['p50_ms'] / exact['p50_ms']:.2f}x, recall@10 {value['recall_at_10']:.3f}{chunks}",
-                          goal))
+            if key.startswith("efSearch"):
+                name = f"HNSW M={hnsw['M']} efC={hnsw['efConstruction']} {key}"
+                table.append(_index_row(size, name, value, built, exact, scale["vectors"] >= 1_000_000))
+        pg = scale.get("pgvector")
+        if pg and "failed" in pg:
+            table.append((f"{size} vectors, pgvector HNSW", "failed", pg["failed"][:200], "", "**failed**"))
+        elif pg:
+            built = (f"load {pg['load_s']:.1f} s + build {pg['build_s']:.1f} s, table {_mb(pg['table_bytes'])} "
+                     f"+ index {_mb(pg['index_bytes'])}")
+            for key, value in pg.items():
+                if key.startswith("efSearch"):
+                    name = f"pgvector HNSW m={pg['m']} efC={pg['ef_construction']} {key}"
+                    table.append(_index_row(size, name, value, built, exact, False))
     if bm25:
         flat = exact_p50.get(bm25["chunks"])
         table.append((f"{bm25['chunks']:,} chunks, BM25 (tokenize + bm25s)",
