@@ -44,7 +44,8 @@ FEATURES = (
     "p_score", "p_score_rel", "p_rank_1", "p_rank", "pos_first", "pos_rel", "log_len",
     "n_new_terms", "has_new_terms", "new_share", "ent_novel_any",
     "bigram_hit", "q_caps_hit", "log_span", "is_best_cos", "is_best_bm25", "is_best_cos_win",
-    "log_rank_cos", "log_rank_bm25", "cos_x_bm25", "bm25_ctx_gain", "heading_hit", "qualifier_hit", "qualifier_other",
+    "log_rank_cos", "log_rank_bm25", "cos_x_bm25", "bm25_ctx_gain", "heading_hit", "focus_sent", "focus_win", "qualifier_hit",
+    "qualifier_other",
     *(f"match_{kind}" for kind in WANTED), "match_near",
 )
 
@@ -178,6 +179,12 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     # the passage's title and heading path: "json.loads(...)" for API docs, the article title for others
     heading_terms = [set(_terms(f"{passage.title} {passage.section}")) for passage in passages]
     heading_hits = [np.array([term in found for term in terms], dtype=np.float64).reshape(-1) for found in heading_terms]
+    # the question's focus: its terms that the passage's title and headings do not already answer for
+    # ("who gave the opening speech" at a page titled after the course asks about "opening speech"),
+    # among those the passages hold at all (a word they never use cannot tell their sentences apart)
+    held = np.array([any(term in found for found in window_terms) for term in terms], dtype=np.float64)
+    focus = np.array([1.0 - heading_hits[item.passage_index] for item in items]).reshape(count, -1) * weights * held
+    focus_total = np.maximum(focus.sum(axis=1), 1e-9)
     # years and ordinals the question names ("the second course", "in 2021"), against those around each sentence
     asked_qualifiers = qualifiers(question)
     contexts = [qualifiers(f"{passages[item.passage_index].title} {item.window}") for item in items]
@@ -201,6 +208,7 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         "log_rank_bm25": np.log1p(rank_bm25), "cos_x_bm25": cos_sentence * bm25_sentence / total,
         "bm25_ctx_gain": (bm25_window - bm25_sentence) / total,
         "heading_hit": np.array([heading_hits[item.passage_index] for item in items]) @ weights / total,
+        "focus_sent": (hits * focus).sum(axis=1) / focus_total, "focus_win": (window_hits * focus).sum(axis=1) / focus_total,
         "qualifier_hit": np.array([_share(asked_qualifiers, contexts[number]) for number in range(count)]),
         "qualifier_other": np.array([float(bool(asked_qualifiers) and bool(contexts[number] - asked_qualifiers))
                                      for number in range(count)]),
