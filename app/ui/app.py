@@ -178,7 +178,8 @@ def build_app(index: rag.Index, uploads: bool = True) -> gr.Blocks:
         with gr.Tab("Chat"), gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 # Bubbles are HTML built by ui.render from escaped text: no markdown, no LaTeX, no custom tags.
-                chatbot = gr.Chatbot(label="Chat", height=430, render_markdown=False, sanitize_html=True,
+                # no visible label: the floating "Chat" label sat over scrolled messages (the tab names it)
+                chatbot = gr.Chatbot(label="Chat", show_label=False, height=430, render_markdown=False, sanitize_html=True,
                                      latex_delimiters=[], allow_tags=False, buttons=[], elem_id="chat",
                                      placeholder="Answers cite the passages they come from, like [1]: "
                                                  "click one to open it.")
