@@ -11,6 +11,7 @@ from .errors import InvalidQueryError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "dense", "bm25")
+VECTOR_INDEXES = ("auto", "flat", "hnsw")  # rag/store/vectors.py
 BACKENDS = ("onnx-int8", "onnx", "torch")  # rag/backends.py; the first is the default
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
@@ -30,6 +31,8 @@ class Settings:
     k: int = 5
     fusion_weight: float = 0.35  # weight of the dense score in hybrid fusion; the rest is BM25
     fusion_depth: int = 100  # candidates taken from each retriever before fusion
+    vector_index: str = "auto"  # local FAISS index: "flat" (exact), "hnsw", or "auto" (HNSW from hnsw_from vectors)
+    hnsw_from: int = 100_000  # vectors; measured in docs/scaling.md
     max_file_bytes: int = 100_000_000
     max_question_chars: int = 2_000
     llm_base_url: str = ""

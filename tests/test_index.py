@@ -218,7 +218,7 @@ def test_a_chain_of_dots_is_not_a_name():
 
 def test_bm25_tokenizes_only_new_chunks_and_ranks_like_a_fresh_build(seeds_copy: Path, fake_settings: rag.Settings,
                                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import rag.store.local as local
+    import rag.store.local_writer as local
 
     embedder = FakeEmbedder()
     rag.build_index(seeds_copy, settings=fake_settings, embedder=embedder)

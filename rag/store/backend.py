@@ -12,12 +12,14 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
-from ..errors import IndexNotFoundError
+from ..config import VECTOR_INDEXES, Settings
+from ..errors import IndexNotFoundError, InvalidQueryError
 from .base import Backend, Check
 from .live import LiveStore
-from .local import Store, Writer
+from .local import Store
+from .local_writer import Writer
 from .manifest import MANIFEST, Manifest, read_manifest, remove_stale, write_lock
+from .vectors import AUTO, Policy
 
 
 class LocalBackend:
@@ -25,9 +27,10 @@ class LocalBackend:
 
     local = True
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, policy: Policy = AUTO) -> None:
         self.index_dir = index_dir
         self.location = str(index_dir)
+        self.policy = policy  # which FAISS index a writer leaves behind
 
     def lock(self) -> AbstractContextManager[None]:
         return write_lock(self.index_dir)
@@ -39,7 +42,7 @@ class LocalBackend:
         return Store(self.index_dir, previous)
 
     def writer(self, previous: Manifest | None, settings: dict[str, Any], dimension: int) -> Writer:
-        return Writer(self.index_dir, previous, settings, dimension)
+        return Writer(self.index_dir, previous, settings, dimension, self.policy)
 
     def live(self, check: Check) -> LiveStore:
         return LiveStore(self.index_dir, check)
@@ -55,7 +58,10 @@ def open_backend(settings: Settings) -> Backend:
         from .postgres import PostgresBackend
 
         return PostgresBackend(settings.store_url)
-    return LocalBackend(settings.index_path)
+    if settings.vector_index not in VECTOR_INDEXES:
+        raise InvalidQueryError(f"Unknown vector index {settings.vector_index!r}; set RAG_VECTOR_INDEX to one of "
+                                f"{', '.join(VECTOR_INDEXES)}.")
+    return LocalBackend(settings.index_path, Policy(settings.vector_index, settings.hnsw_from))
 
 
 def built_with(settings: Settings) -> dict[str, Any]:

@@ -44,6 +44,7 @@ class Manifest:
     format: int = FORMAT_VERSION
     updated: str = ""
     store: dict[str, dict[str, Any]] = field(default_factory=dict)  # generation file -> {bytes, sha256}
+    vectors: dict[str, Any] = field(default_factory=dict)  # the FAISS index type and parameters; empty: exact
 
     @property
     def chunk_count(self) -> int:
@@ -87,6 +88,8 @@ def _problem(manifest: Manifest) -> str | None:
     if entries is None or not all(isinstance(entry, dict) and isinstance(entry.get("chunks"), int)
                                   and isinstance(entry.get("hash"), str) for entry in entries):
         return "the file list is not a mapping of files to their hash and chunk count"
+    if not isinstance(manifest.vectors, dict) or manifest.vectors.get("kind", "flat") not in ("flat", "hnsw"):
+        return f"vector index {manifest.vectors!r} is neither flat nor hnsw"
     store = manifest.store
     if not isinstance(store, dict) or not all(
             isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and isinstance(entry.get("sha256"), str)

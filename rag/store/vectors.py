@@ -1,16 +1,35 @@
 """Dense vectors on disk and in memory: the one importer of faiss.
 
-An ``IndexIDMap2(IndexFlatIP)`` keyed by chunk id: exact inner-product search over unit
-vectors (cosine), with vectors reconstructable by id for hybrid re-scoring.
+Vectors are keyed by chunk id (``IndexIDMap2``) and reconstructable by id for hybrid re-scoring.
+The index type follows the size (``Policy``): an exact ``IndexFlatIP`` scan below ``hnsw_from``
+vectors, an ``IndexHNSWFlat`` graph (inner product) above it. The type and its parameters are
+recorded in the manifest (``Dense.spec``; no record means exact).
+
+faiss's HNSW cannot remove a vector, so a removal from a graph is a *tombstone*: the id is kept
+in ``vectors.deleted.npy`` beside the index and filtered out of every search. When tombstones pass
+``COMPACT_AT`` of the graph, or the size crosses the threshold, ``settle`` rebuilds the index from
+the stored vectors: editing one file of a million-chunk index costs milliseconds, not a rebuild.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import Settings
+
 if TYPE_CHECKING:
     import numpy as np
+
+HNSW_FROM = Settings.hnsw_from  # vectors; where an exact query passes a few ms (docs/scaling.md)
+HNSW_M = 32  # graph degree; +272 B a vector on disk over exact
+EF_CONSTRUCTION = 160  # 80 built 1M in 168 s but reached recall@10 0.95 only at efSearch 512
+EF_SEARCH = 256  # at 1M: recall@10 0.99 at p50 0.8 ms (docs/scaling.md)
+COMPACT_AT = 0.1  # share of tombstones in a graph that triggers a rebuild at commit
+PARALLEL_FROM = 200_000  # vectors; below this, one exact query is a few milliseconds of work on one thread
+BATCH = 100_000  # vectors added to a new index at a time, so a rebuild holds one extra batch, not a copy
 
 
 def _faiss() -> Any:
@@ -21,41 +40,161 @@ def _faiss() -> Any:
     return faiss
 
 
-def new_vectors(dimension: int) -> Any:
+@dataclass(frozen=True)
+class Policy:
+    """Which index the settings ask for: ``auto`` picks exact below ``hnsw_from`` vectors, HNSW above."""
+
+    kind: str = "auto"
+    hnsw_from: int = HNSW_FROM
+    m: int = HNSW_M
+    ef_construction: int = EF_CONSTRUCTION
+    ef_search: int = EF_SEARCH
+
+    def kind_for(self, count: int) -> str:
+        if self.kind == "auto":
+            return "hnsw" if count >= self.hnsw_from else "flat"
+        return self.kind
+
+
+AUTO = Policy()
+
+
+class Dense:
+    """A faiss index keyed by chunk id, and the ids removed from it since its graph was built.
+
+    Offers the faiss calls the store uses (``ntotal``, ``d``, ``add_with_ids``, ``remove_ids``)
+    with tombstones hidden: ``ntotal`` counts live vectors only."""
+
+    def __init__(self, index: Any, spec: dict[str, Any], deleted: np.ndarray | None = None) -> None:
+        import numpy as np
+
+        self.index, self.spec = index, dict(spec)
+        self.deleted = np.zeros(0, np.int64) if deleted is None else np.asarray(deleted, dtype=np.int64)
+        self._selector: Any = None
+        self._next_id: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return str(self.spec.get("kind", "flat"))
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal) - len(self.deleted)
+
+    @property
+    def d(self) -> int:
+        return int(self.index.d)
+
+    @property
+    def next_id(self) -> int:
+        """One past the largest id ever stored, tombstones included: a new chunk never reuses a removed id."""
+        if self._next_id is None:
+            stored = _faiss().vector_to_array(self.index.id_map)
+            self._next_id = int(stored.max()) + 1 if len(stored) else 1
+        return self._next_id
+
+    def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        self.index.add_with_ids(vectors, ids)
+        if len(ids):
+            self._next_id = max(self.next_id, int(max(ids)) + 1)
+
+    def remove_ids(self, ids: np.ndarray) -> None:
+        import numpy as np
+
+        if self.kind == "flat":
+            self.index.remove_ids(np.asarray(ids, dtype=np.int64))
+        else:
+            self.deleted = np.union1d(self.deleted, np.asarray(ids, dtype=np.int64))
+            self._selector = None
+
+    def ids(self) -> np.ndarray:
+        import numpy as np
+
+        stored = _faiss().vector_to_array(self.index.id_map)
+        return stored[~np.isin(stored, self.deleted)] if len(self.deleted) else stored
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        faiss = _faiss()
+        if self.kind == "flat":
+            faiss.omp_set_num_threads(1 if self.ntotal < PARALLEL_FROM else os.cpu_count() or 1)
+            return self.index.search(query, k)  # type: ignore[no-any-return]
+        faiss.omp_set_num_threads(1)  # a graph walk for one query is sequential
+        if self._selector is None and len(self.deleted):
+            batch = faiss.IDSelectorBatch(self.deleted)
+            self._selector = (faiss.IDSelectorNot(batch), batch)  # the pair keeps the inner selector alive
+        parameters = faiss.SearchParametersHNSW(efSearch=max(int(self.spec["ef_search"]), k))
+        if self._selector is not None:
+            parameters.sel = self._selector[0]
+        return self.index.search(query, k, params=parameters)  # type: ignore[no-any-return]
+
+
+def new_vectors(dimension: int, kind: str = "flat", policy: Policy = AUTO) -> Dense:
     faiss = _faiss()
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    if kind == "flat":
+        return Dense(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), {"kind": "flat"})
+    graph = faiss.IndexHNSWFlat(dimension, policy.m, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = policy.ef_construction
+    graph.hnsw.efSearch = policy.ef_search
+    spec = {"kind": "hnsw", "M": policy.m, "ef_construction": policy.ef_construction, "ef_search": policy.ef_search}
+    return Dense(faiss.IndexIDMap2(graph), spec)
 
 
-def read_vectors(path: Path) -> Any:
-    return _faiss().read_index(str(path))
+def settle(vectors: Dense, policy: Policy) -> Dense:
+    """The index to write: ``vectors`` itself, or a rebuild when the size crossed the policy's threshold,
+    the parameters changed, or tombstones passed ``COMPACT_AT`` of a graph."""
+    target = new_vectors(vectors.d, policy.kind_for(vectors.ntotal), policy)
+    stale = len(vectors.deleted) > COMPACT_AT * max(vectors.index.ntotal, 1)
+    if target.spec == {key: vectors.spec.get(key) for key in target.spec} and not stale:
+        return vectors
+    _faiss().omp_set_num_threads(os.cpu_count() or 1)
+    ids = vectors.ids()
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        target.add_with_ids(reconstruct(vectors, batch), batch)
+    return target
 
 
-def write_vectors(vectors: Any, path: Path) -> None:
-    _faiss().write_index(vectors, str(path))
-
-
-def ids(vectors: Any) -> np.ndarray:
-    """The chunk ids the vectors are keyed by, in storage order."""
-    return _faiss().vector_to_array(vectors.id_map)
-
-
-PARALLEL_FROM = 200_000  # vectors; below this, one query is a few milliseconds of work on one thread
-
-
-def search(vectors: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first.
-
-    One question runs on one OpenMP thread below ``PARALLEL_FROM`` vectors: waking a second thread for
-    the 100 candidates hybrid fusion takes cost 6 ms a query here, against 0.01 ms for the scan itself."""
-    import os
-
-    _faiss().omp_set_num_threads(1 if vectors.ntotal < PARALLEL_FROM else os.cpu_count() or 1)
-    scores, ids = vectors.search(query.reshape(1, -1), min(k, vectors.ntotal))
-    keep = ids[0] >= 0
-    return ids[0][keep], scores[0][keep]
-
-
-def reconstruct(vectors: Any, chunk_ids: Any) -> np.ndarray:
+def read_vectors(path: Path, spec: dict[str, Any] | None = None) -> Dense:
+    """The index at ``path`` as the manifest describes it (no description: exact, written before HNSW)."""
     import numpy as np
 
-    return np.vstack([vectors.reconstruct(int(chunk_id)) for chunk_id in chunk_ids])
+    spec = dict(spec or {"kind": "flat"})
+    deleted = np.load(path.with_name(DELETED)) if spec.get("deleted") else None
+    return Dense(_faiss().read_index(str(path)), spec, deleted)
+
+
+DELETED = "vectors.deleted.npy"
+
+
+def write_vectors(vectors: Dense, path: Path) -> dict[str, Any]:
+    """Write the index (and its tombstones); the description the manifest records."""
+    import numpy as np
+
+    _faiss().write_index(vectors.index, str(path))
+    spec = {key: value for key, value in vectors.spec.items() if key != "deleted"}
+    if len(vectors.deleted):
+        np.save(path.with_name(DELETED), vectors.deleted)
+        spec["deleted"] = len(vectors.deleted)
+    return spec
+
+
+def ids(vectors: Dense) -> np.ndarray:
+    """The chunk ids of the live vectors, in storage order."""
+    return vectors.ids()
+
+
+def search(vectors: Dense, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Chunk ids and inner-product scores of the ``k`` nearest vectors, best first.
+
+    An exact scan runs on one OpenMP thread below ``PARALLEL_FROM`` vectors: waking a second thread for
+    the 100 candidates hybrid fusion takes cost 6 ms a query here, against 0.01 ms for the scan itself."""
+    scores, found = vectors.search(query.reshape(1, -1), min(k, vectors.ntotal))
+    keep = found[0] >= 0
+    return found[0][keep], scores[0][keep]
+
+
+def reconstruct(vectors: Dense, chunk_ids: Any) -> np.ndarray:
+    """The stored vectors of ``chunk_ids``, one row each, in that order."""
+    import numpy as np
+
+    return vectors.index.reconstruct_batch(np.asarray(chunk_ids, dtype=np.int64).reshape(-1))  # type: ignore[no-any-return]
