@@ -13,6 +13,7 @@ from pathlib import Path
 from .config import Settings
 from .errors import IndexNotFoundError, InvalidQueryError
 from .store.backend import open_backend
+from .store.base import committed
 from .types import DocumentInfo
 from .uploads import UPLOADS
 
@@ -47,13 +48,8 @@ def delete_document(settings: Settings, doc_id: str) -> DocumentInfo:
         if len(previous.files) == 1:
             raise InvalidQueryError(f"{doc_id} is the only document in the index at {backend.location}: add another "
                                     "before deleting it, or delete the index folder to start over.")
-        writer = backend.writer(previous, previous.settings, previous.dimension)
-        try:
+        with committed(backend.writer(previous, previous.settings, previous.dimension)) as writer:
             writer.remove(doc_id)
-            writer.commit()  # BM25 covers what remains
-        except BaseException:
-            writer.abort()
-            raise
         if is_upload(doc_id):
             _remove_upload(index_dir, doc_id)
     log.info("deleted %s (%d chunks) from %s", doc_id, found.n_chunks, index_dir)

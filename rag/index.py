@@ -153,11 +153,11 @@ def load_index(index_dir: str | Path | None = None, settings: Settings | None = 
     """Open an existing index; the model and backend it was built with are used unless ``RAG_MODEL`` or
     ``RAG_BACKEND`` say otherwise."""
     settings = settings or load_settings()
-    path = Path(index_dir) if index_dir is not None else settings.index_path
-    stored = settings_that_built(replace(settings, index_dir=str(path)))
+    settings = replace(settings, index_dir=str(index_dir if index_dir is not None else settings.index_path))
+    stored = settings_that_built(settings)
     built_with = {name: getattr(settings, name) if getattr(settings, name) != getattr(Settings(), name) else stored[name]
                   for name in ("model", "backend")}
-    return Index(replace(settings, index_dir=str(path), **built_with), embedder)
+    return Index(replace(settings, **built_with), embedder)
 
 
 def build_index(folder: str | Path = "seeds", index_dir: str | Path | None = None, settings: Settings | None = None,

@@ -22,7 +22,7 @@ from .formats import SUFFIXES
 from .loaders import LoadError, SourceFile, iter_files, load_document, read_bytes
 from .store import REBUILD_HINT, Manifest
 from .store.backend import open_backend
-from .store.base import Backend, Writer
+from .store.base import Backend, Writer, committed
 from .types import Chunk, Document
 from .uploads import UPLOADS
 from .words import count
@@ -206,8 +206,7 @@ def _write(
     ]
     texts = [index_text(document.title, chunk.section, chunk.clean_text) for document, chunks in chunked
              for chunk in chunks]
-    writer = backend.writer(previous, settings.index_settings(), embedder.dimension)
-    try:
+    with committed(backend.writer(previous, settings.index_settings(), embedder.dimension)) as writer:
         vectors = _vectors(writer, embedder, texts, [*report.updated, *report.removed], report, progress)
         for doc_id in report.removed:
             writer.remove(doc_id)
@@ -216,10 +215,6 @@ def _write(
             end = offset + len(chunks)
             writer.add(document, chunks, texts[offset:end], vectors[offset:end])
             offset = end
-        writer.commit()  # BM25 covers every chunk of the new state
-    except BaseException:
-        writer.abort()
-        raise
 
 
 def _vectors(writer: Writer, embedder: Embedder, texts: list[str], replaced: list[str], report: IngestReport,

@@ -8,8 +8,8 @@ these protocols, so ranking (``rag.fusion``) is the same code over either backen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types import Chunk, Document, DocumentInfo, Passage
@@ -77,6 +77,17 @@ class Backend(Protocol):
     def writer(self, previous: Manifest | None, settings: dict[str, Any], dimension: int) -> Writer: ...
     def live(self, check: Check) -> Live: ...
     def tidy(self, previous: Manifest) -> None: ...
+
+
+@contextmanager
+def committed(writer: Writer) -> Iterator[Writer]:
+    """All or nothing: commit what the block wrote, or abort it on any error or interrupt (commit included)."""
+    try:
+        yield writer
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

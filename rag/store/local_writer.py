@@ -91,13 +91,6 @@ class Writer:
             return {}
         return dict(zip((text for _, text in rows), dense.reconstruct(self.vectors, [chunk_id for chunk_id, _ in rows])))
 
-    def indexed_texts(self) -> tuple[np.ndarray, list[str]]:
-        """Chunk ids and indexed texts of every chunk the new generation holds, in chunk id order."""
-        import numpy as np
-
-        rows = self.db.execute("SELECT chunk_id, indexed_text FROM chunks ORDER BY chunk_id").fetchall()
-        return np.asarray([row[0] for row in rows], dtype=np.int64), [row[1] for row in rows]
-
     def _terms(self) -> tuple[np.ndarray, list[list[str]]]:
         """Chunk ids and BM25 terms of every chunk, in chunk id order. Terms are kept in the ``terms`` table,
         so only chunks added since the last generation (or by a version that kept none) are tokenized."""
