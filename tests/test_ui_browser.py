@@ -265,3 +265,22 @@ def test_the_conversation_downloads_as_markdown_with_citations_and_evidence(chat
     quote = next(line for line in text.splitlines() if line.startswith("> "))
     assert quote == f"> {' '.join(evidence.split())}"  # the sentence highlighted in the sources panel
     assert chat.errors == []
+
+
+def test_a_new_question_is_followed_to_the_bottom_after_a_click_on_an_earlier_answer(chat: Chat):
+    for question in (SEED_QUESTION, "When was the first short course held?", SEED_QUESTION):
+        reply = chat.ask(question)
+        expect(reply.locator(".rag-cited")).to_be_attached()  # the final answer, not a streamed part
+        expect(reply).to_be_in_viewport(ratio=1)
+    chat.page.wait_for_timeout(1000)  # gradio scrolls 300 ms after each update: that would undo the click's scroll
+    # Clicking [1] in the first answer scrolls the chat up to it, as a reader does, and opens its source.
+    chat.page.locator("#chat .rag-turn-0 sup.rag-cite").first.click()
+    panel = chat.page.locator("#sources .rag-sources")
+    expect(panel).to_have_attribute("data-turn", "0")
+    expect(panel.locator(".rag-for-1")).to_have_attribute("open", "")
+    expect(chat.page.locator("#chat .rag-turn-2")).not_to_be_in_viewport()
+    reply = chat.ask("When was the first short course held?")
+    expect(reply.locator(".rag-cited")).to_be_attached()  # the final answer, not a streamed part
+    # in view clips by the chat's scroll box too: the whole new answer shows without scrolling
+    expect(reply).to_be_in_viewport(ratio=1)
+    assert chat.errors == []

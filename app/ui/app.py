@@ -25,7 +25,7 @@ from . import documents as catalogue
 from . import render
 from .examples import example_questions
 from .export import write_export
-from .style import CSS, SOURCES_JS, upload_check_js
+from .style import CSS, FOLLOW_JS, SOURCES_JS, upload_check_js
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -219,6 +219,7 @@ def build_app(index: rag.Index, uploads: bool = True) -> gr.Blocks:
         chat_outputs = [chatbot, sources, questions, answers, question, export]
         gr.on([question.submit, ask.click], respond, inputs=[question, chatbot, questions, answers, k, mode],
               outputs=chat_outputs, api_visibility="private", show_progress="minimal")
+        gr.on([question.submit, ask.click], None, js=FOLLOW_JS)
         chatbot.clear(new_conversation, outputs=chat_outputs, api_visibility="private")
         sources.cite(show_sources, inputs=answers, outputs=sources, api_visibility="private", show_progress="hidden")
         if uploads:

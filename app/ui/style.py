@@ -99,6 +99,14 @@ element.addEventListener('toggle', (event) => {
 }, true);
 """
 
+# On every question. Gradio's chat follows a new message only when its scroll box sits near the bottom, so
+# a reader who had scrolled up (to click an earlier [n], to select text) saw the next answer below the fold.
+# Sending a question means "show me the answer": go to the bottom, and gradio follows the stream from there.
+FOLLOW_JS = """() => {
+  const log = document.querySelector('#chat [role="log"]');
+  if (log) log.scrollTop = log.scrollHeight;
+}"""
+
 # On the upload status. Gradio refuses a file of the wrong type or size in the browser without telling
 # the server, which left the last upload's success on the page: the status now changes on every choice.
 _UPLOAD_JS = """
