@@ -51,7 +51,7 @@ def _blocks(parsed: Parsed) -> Iterator[list[Section]]:
     pending: Section | None = None  # a bare heading waiting for its first subsection
     for number, section in enumerate(parsed.sections):
         if pending is not None:
-            section = Section(pending.start, section.end, section.path, section.soft)
+            section = Section(pending.start, section.end, section.path, pending.soft and section.soft)
             pending = None
         bare = bool(section.path) and parsed.text[section.start : section.end].strip() == section.path[-1]
         if bare and number + 1 < len(parsed.sections):

@@ -62,6 +62,13 @@ def test_sentences_inside_a_chunk_map_to_the_words_of_the_file(pydocs_index: rag
     assert index.raw_span(passage, start, start + len("JSONDecodeError")) == (passage.start + first, passage.start + last)
 
 
+def test_no_chunk_of_the_python_docs_straddles_a_heading(pydocs_index: rag.Index) -> None:
+    # "Encoders and Decoders" has no text of its own before its first definition: it still starts a chunk
+    loads = next(p for p in all_passages(pydocs_index) if p.clean_text.startswith("json.loads("))
+    assert loads.section.startswith("json — JSON encoder and decoder › Basic Usage › json.loads("), loads.section
+    assert "Encoders and Decoders" not in loads.clean_text and "class json.JSONDecoder" not in loads.clean_text
+
+
 def test_markdown_names_code_and_sections_survive(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
