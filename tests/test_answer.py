@@ -79,6 +79,10 @@ def test_question_kinds_and_typed_phrases():
     assert question_kind("Where did it open?") == "where"
     assert question_kind("Who spoke?") == "who"
     assert question_kind("Why did it close?") == "why"
+    assert question_kind("Which exception is raised when the key is missing?") == "error"  # not "when"
+    assert question_kind("What is the error rate?") == "what"
+    api = "If the data is not a valid JSON document, a json.JSONDecodeError will be raised."
+    assert [phrase.text for phrase in typed_phrases(api) if "error" in phrase.groups] == ["json.JSONDecodeError"]
     sentence = "The treaty was signed in Paris on March 3, 1945, by 12 delegates."
     phrases = typed_phrases(sentence)
     groups = {phrase.text: phrase.groups for phrase in phrases}

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from ..dates import FULL_MONTH
 from ..store.lexical import tokenize
 
-KINDS = ("year", "when", "count", "amount", "measure", "who", "where", "why", "how", "which", "what", "other")
+KINDS = ("year", "when", "count", "amount", "measure", "error", "who", "where", "why", "how", "which", "what", "other")
 _KIND_RULES = [  # specific before generic: the first that matches names the kind
+    ("error", r"\b(?:what|which)\s+(?:\w+\s+)?(?:exceptions?|errors?|warnings?)\b"),  # API docs: "which exception ..."
     ("year", r"\b(?:what|which|in what|in which) year\b|\bwhat century\b|\bwhat decade\b"),
     ("when", r"\bwhen\b|\b(?:what|which) (?:date|day|month|time period|era|period|season)\b"),
     ("count", r"\bhow many\b|\bwhat (?:number|percentage|percent|proportion|fraction)\b"),
@@ -35,7 +36,7 @@ _KIND_PATTERNS = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern i
 
 # The group of phrases that answers each kind of question.
 WANTED = {"year": "year", "when": "date", "count": "number", "amount": "amount", "measure": "measure",
-          "who": "person", "where": "place", "which": "entity", "what": "entity"}
+          "error": "error", "who": "person", "where": "place", "which": "entity", "what": "entity"}
 # For a short answer, the groups to prefer, best first. Only for values: on the first half of SQuAD the
 # phrase picked this way is the gold answer for 0.78 of year questions and about half of when and how-many
 # ones, but for under a third of who and where ones, where a wrong name would lead the reply.
@@ -60,6 +61,8 @@ _PATTERNS = {
                          r"|\b\d[\d,.]*\s*(?:million|billion|thousand)?\s*(?:dollars|pounds|euros|yen|francs)\b",
                          re.IGNORECASE),
     "measure": re.compile(rf"\b(?:\d[\d,.]*|{_NUMBER_WORDS}|several|many)[\s-]+(?:\w+\s+)?{_UNITS}(?!\w)", re.IGNORECASE),
+    # an exception class as code names it: ValueError, json.JSONDecodeError, KeyboardInterrupt, StopIteration
+    "error": re.compile(r"\b(?:\w+\.)*[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Iteration)\b"),
 }
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|and|for|del|da|la|du)?\s*[A-Z][\w'’.-]*)*")
 _LEADING_WORDS = frozenset((  # function words a capitalised run may start with
@@ -93,6 +96,8 @@ def _groups(kind: str, text: str) -> tuple[str, ...]:
         return ("date", "entity") + (("year",) if re.search(r"\b\d{4}\b|century", text) else ())
     if kind == "amount":
         return ("amount", "number", "entity")
+    if kind == "error":
+        return ("error", "entity")
     if kind == "measure":
         dated = re.search(r"year|month|day|week|century|decade", text)
         return ("measure", "number", "entity") + (("date",) if dated else ())

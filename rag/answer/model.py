@@ -9,6 +9,7 @@ articles by title); nothing is tuned on the documents people ask about.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -98,9 +99,14 @@ def question_features(candidates: Candidates, logits: np.ndarray, probabilities:
     return {name: float(values[name]) for name in QUESTION_FEATURES}
 
 
-@lru_cache(maxsize=1)
-def load_model(path: Path = WEIGHTS) -> AnswerModel:
-    """The fitted answerer shipped with the package (or the weights at ``path``)."""
+def load_model(path: Path | None = None) -> AnswerModel:
+    """The fitted answerer shipped with the package, or the weights at ``path`` or ``$RAG_ANSWER_WEIGHTS``
+    (a refit being tried out)."""
+    return _load(path or Path(os.environ.get("RAG_ANSWER_WEIGHTS") or WEIGHTS))
+
+
+@lru_cache(maxsize=2)
+def _load(path: Path) -> AnswerModel:
     data = json.loads(path.read_text(encoding="utf-8"))
     model = AnswerModel(Linear.from_json(data["selection"]), Linear.from_json(data["abstention"]),
                         float(data["threshold"]), float(data["second_below"]))
