@@ -9,6 +9,7 @@ import pytest
 from conftest import SEEDS
 
 import rag
+from rag.answer.features import candidates
 from rag.answer.followup import contextual_query, needs_context
 from rag.answer.kinds import question_kind, short_answer, typed_phrases
 
@@ -93,6 +94,16 @@ def test_question_kinds_and_typed_phrases():
     assert short_answer("who", sentence, phrases, {"sign"}) is None  # names are too often wrong to lead a reply
     ranged = "The course took place from January 25 to 28."
     assert short_answer("when", ranged, typed_phrases(ranged), {"cours", "place"}) == "January 25 to 28"
+
+
+def test_candidate_positions_count_within_their_paragraph():
+    text = "It opened on March 3. Kim Jong Un spoke first.\n\nJo Yong Won made a report. Then speeches were made."
+    passage = rag.Passage(text=text, score=1.0, rank=1, source="a.txt", title="A", doc_id="a.txt", chunk_id=0,
+                          start=0, end=len(text), line_start=1, line_end=3, clean_text=text)
+    found = candidates([passage])
+    assert [(item.text, item.position, item.siblings) for item in found] == [
+        ("It opened on March 3.", 0, 2), ("Kim Jong Un spoke first.", 1, 2),
+        ("Jo Yong Won made a report.", 0, 2), ("Then speeches were made.", 1, 2)]
 
 
 def test_follow_up_rules():

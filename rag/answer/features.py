@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +29,7 @@ from .kinds import WANTED, Phrase, is_new, nearness, question_kind, typed_phrase
 if TYPE_CHECKING:
     import numpy as np
 
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 MIN_WORDS = 3  # shorter scraps (headings, labels) are not answers
 # Light verbs and question scaffolding: "who gave the opening address" asks about the address, not about giving.
 LIGHT_WORDS = (
@@ -60,8 +62,8 @@ class Candidate:
     text: str  # whitespace collapsed
     window: str  # with the previous and next sentence of the same passage
     headed: str  # after its passage's own heading ("json.loads(s, ...): Deserialize s ..."), or its title
-    position: int  # sentence number in its passage, from 0
-    siblings: int  # sentences in its passage
+    position: int  # sentence number in its paragraph, from 0 (a chunk may start or end inside a paragraph)
+    siblings: int  # sentences of its paragraph in the passage
 
 
 @dataclass
@@ -122,9 +124,13 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
             if keep(text) and text != title and (passage.doc_id, text) not in seen:
                 seen.add((passage.doc_id, text))
                 spans.append((start, end, text))
+        breaks = [match.end() for match in _PARAGRAPH_BREAK.finditer(passage.clean_text)]
+        paragraphs = [bisect_right(breaks, start) for start, _, _ in spans]
         for position, (start, end, text) in enumerate(spans):
             window = " ".join(span[2] for span in spans[max(0, position - 1) : position + 2])
-            found.append(Candidate(number, start, end, text, window, f"{heading}: {text}", position, len(spans)))
+            paragraph = paragraphs[position]
+            found.append(Candidate(number, start, end, text, window, f"{heading}: {text}",
+                                   paragraphs[:position].count(paragraph), paragraphs.count(paragraph)))
     return found
 
 
@@ -163,21 +169,25 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     phrases = [[phrase for phrase in typed_phrases(item.text) if is_new(phrase.text, lower, asked)] for item in items]
     wanted = WANTED.get(kind)
     match = np.array([bool(wanted) and any(wanted in phrase.groups for phrase in found) for found in phrases], dtype=float)
+    # the passage's title and heading path: "json.loads(...)" for API docs, the article title for others
+    heading_terms = [set(_terms(f"{passage.title} {passage.section}")) for passage in passages]
+    # word pairs of the question, less those the passage's headings already hold: in a corpus about one
+    # topic, "city and county" matches every sentence of the article titled after it
     pairs = set(zip(terms, terms[1:]))
+    focus_pairs = [{pair for pair in pairs if not set(pair) <= heading} for heading in heading_terms]
     body = question.split(None, 1)[1] if " " in question else ""
     capitals = {word.lower() for word in re.findall(r"\b[A-Z][\w'-]+", body)}
     pair_hits, capital_hits, spread = [], [], []
     for item in items:
         words = _terms(item.text)
-        pair_hits.append(len(pairs & set(zip(words, words[1:]))) / max(1, len(pairs)))
+        own = focus_pairs[item.passage_index]
+        pair_hits.append(len(own & set(zip(words, words[1:]))) / max(1, len(own)))
         present = {word.lower() for word in re.findall(r"[\w'-]+", item.text)}
         capital_hits.append(len(capitals & present) / len(capitals) if capitals else 0.0)
         where = [number for number, word in enumerate(words) if word in asked]
         spread.append(math.log((max(where) - min(where) + 1) / len(where)) if len(where) >= 2
                       else math.log(3.0 if where else 5.0))
     rank_cos, rank_bm25 = _rank(cos_sentence), _rank(bm25_sentence)
-    # the passage's title and heading path: "json.loads(...)" for API docs, the article title for others
-    heading_terms = [set(_terms(f"{passage.title} {passage.section}")) for passage in passages]
     heading_hits = [np.array([term in found for term in terms], dtype=np.float64).reshape(-1) for found in heading_terms]
     # the question's focus: its terms that the passage's title and headings do not already answer for
     # ("who gave the opening speech" at a page titled after the course asks about "opening speech"),
