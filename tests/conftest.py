@@ -122,6 +122,16 @@ def start_chat_server(index_dir: Path, log: Path, seconds: float = 120) -> tuple
     pytest.fail(f"the chat server did not answer at {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+@contextmanager
+def running_chat(index_dir: Path, log: Path) -> Iterator[str]:
+    """``start_chat_server`` for a ``with`` block: its URL, and the server stopped afterwards."""
+    server, url = start_chat_server(index_dir, log)
+    try:
+        yield url
+    finally:
+        stop_process(server)
+
+
 def make_pdf(pages: list[list[str]]) -> bytes:
     """A minimal PDF with one Helvetica text line per entry; no PDF library needed to write it."""
     def escape(line: str) -> str:

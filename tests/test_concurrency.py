@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, SERVER_ENV, start_chat_server, stop_process
+from conftest import ROOT, SEEDS, SERVER_ENV, running_chat
 from gradio_client import Client
 
 import rag
@@ -44,11 +44,8 @@ def chat_server(tmp_path: Path, embedder: Embedder) -> Iterator[tuple[str, Path,
     folder, index_dir = tmp_path / "docs", tmp_path / "index"
     shutil.copytree(SEEDS, folder)
     rag.build_index(folder, index_dir, embedder=embedder)
-    server, url = start_chat_server(index_dir, tmp_path / "server.log")
-    try:
+    with running_chat(index_dir, tmp_path / "server.log") as url:
         yield url, folder, index_dir
-    finally:
-        stop_process(server)
 
 
 def test_eight_clients_chat_while_another_process_adds_documents(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, start_chat_server, stop_process
+from conftest import ROOT, running_chat
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 import rag
@@ -56,11 +56,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     """``rag chat`` in a subprocess over its own seeds index (the upload test writes to it)."""
     folder = tmp_path_factory.mktemp("ui-server")
     rag.build_index(ROOT / "seeds", folder / "index", embedder=embedder)
-    server, url = start_chat_server(folder / "index", folder / "server.log")
-    try:
+    with running_chat(folder / "index", folder / "server.log") as url:
         yield url
-    finally:
-        stop_process(server)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import test_ui_browser
-from conftest import ROOT, start_chat_server, stop_process
+from conftest import ROOT, running_chat
 from playwright.sync_api import expect
 from test_ui_browser import TIMEOUT_MS, Chat
 
@@ -42,11 +42,8 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransf
 
 @pytest.fixture(scope="module")
 def server_url(index_dir: Path) -> Iterator[str]:
-    server, url = start_chat_server(index_dir, index_dir.parent / "server.log")
-    try:
+    with running_chat(index_dir, index_dir.parent / "server.log") as url:
         yield url
-    finally:
-        stop_process(server)
 
 
 def open_documents(chat: Chat) -> None:

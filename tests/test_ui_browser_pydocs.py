@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import test_ui_browser
-from conftest import PYTHON_DOCS, start_chat_server, stop_process
+from conftest import PYTHON_DOCS, running_chat
 from playwright.sync_api import expect
 from test_ui_browser import Chat
 
@@ -29,11 +29,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     for page in PAGES:
         shutil.copy(PYTHON_DOCS / page, folder / "docs" / page)
     rag.build_index(folder / "docs", folder / "index", embedder=embedder)
-    server, url = start_chat_server(folder / "index", folder / "server.log")
-    try:
+    with running_chat(folder / "index", folder / "server.log") as url:
         yield url
-    finally:
-        stop_process(server)
 
 
 def test_documentation_gets_its_own_examples_and_a_cited_exception_name(chat: Chat, tmp_path: Path):
