@@ -128,9 +128,9 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
         paragraphs = [bisect_right(breaks, start) for start, _, _ in spans]
         for position, (start, end, text) in enumerate(spans):
             window = " ".join(span[2] for span in spans[max(0, position - 1) : position + 2])
-            paragraph = paragraphs[position]
+            paragraph = paragraphs[position]  # non-decreasing: a paragraph's sentences are consecutive
             found.append(Candidate(number, start, end, text, window, f"{heading}: {text}",
-                                   paragraphs[:position].count(paragraph), paragraphs.count(paragraph)))
+                                   position - paragraphs.index(paragraph), paragraphs.count(paragraph)))
     return found
 
 
