@@ -68,10 +68,17 @@ def timed(function: Any, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 
 
 def chunk_texts(index: Any) -> list[str]:
-    """The exact texts this project embedded, in chunk-id order, from the current generation's SQLite."""
+    """The exact texts this project embedded (each chunk, or each of its sentences, as ``dense_unit`` says),
+    in chunk-id order, from the current generation's SQLite."""
+    from rag.chunking import dense_texts
+    from rag.store.pieces import MAX_PIECES
+
     path = index.path / index.store.manifest.generation / "chunks.sqlite"
     with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
-        return [row[0] for row in db.execute("SELECT indexed_text FROM chunks ORDER BY chunk_id")]
+        rows = db.execute("SELECT d.title, c.section, c.clean_text FROM chunks c JOIN documents d USING (doc_id) "
+                          "ORDER BY c.chunk_id").fetchall()
+    return [text for title, section, clean_text in rows
+            for text in dense_texts(title, section, clean_text, index.settings.dense_unit, MAX_PIECES)]
 
 
 def full_ingest(corpus: Corpus, index_dir: Path, runs: int = 2) -> tuple[dict[str, Any], Any, list[str]]:
@@ -94,7 +101,8 @@ def full_ingest(corpus: Corpus, index_dir: Path, runs: int = 2) -> tuple[dict[st
         texts = chunk_texts(index)
         bare.append(timed(make_embedder(settings).embed, texts)[1])
     result: dict[str, Any] = {
-        "documents": len(corpus.files), "chunks": len(texts), "backend": settings.backend, "runs": runs,
+        "documents": len(corpus.files), "chunks": index.info().chunks, "texts_embedded": len(texts),
+        "backend": settings.backend, "runs": runs,
         "model_load_s": load_seconds, "ours_s": statistics.median(ours), "bare_s": statistics.median(bare),
         "ours_runs": ours, "bare_runs": bare, "ours_over_bare": statistics.median(ours) / statistics.median(bare),
         "chunks_embedded": index.last_ingest.chunks_embedded if index.last_ingest else None,

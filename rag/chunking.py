@@ -19,6 +19,7 @@ from .spans import encode_runs
 from .types import Chunk, Document, Parsed, Section
 
 SECTION_SEPARATOR = " › "
+MIN_PIECE_WORDS = 10  # shorter sentences are embedded with the next (rag.chunking.dense_texts)
 _NEWLINE = re.compile("\n")
 # For oversized sentences: lines first, then clauses, then words; a cut inside a word is the last resort.
 SEPARATORS = ["\n\n", "\n", "; ", ": ", ", ", " ", ""]
@@ -141,3 +142,30 @@ def index_text(title: str, section: str, clean_text: str) -> str:
     path = [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
     context = SECTION_SEPARATOR.join(name for name in path if name not in clean_text[: len(name) + 200])
     return f"{context}\n{clean_text}" if context else clean_text
+
+
+def dense_texts(title: str, section: str, clean_text: str, unit: str, limit: int) -> list[str]:
+    """What is embedded for a chunk: the chunk as indexed (``unit="chunk"``), or each of its sentences after
+    the chunk's title and heading path (``"sentence"``), so a sentence is read in its place.
+
+    A sentence under ``MIN_PIECE_WORDS`` words joins the next one ("Nov." or "Then speeches were made."
+    alone would be little but the title); a chunk with more than ``limit`` sentences has its last ones
+    embedded together.
+    """
+    if unit == "chunk":
+        return [index_text(title, section, clean_text)]
+    path = [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
+    context = SECTION_SEPARATOR.join(name for name in path if name)
+    pieces: list[str] = []
+    for start, end in sentence_spans(clean_text):
+        text = " ".join(clean_text[start:end].split())
+        if pieces and len(pieces[-1].split()) < MIN_PIECE_WORDS:
+            pieces[-1] = f"{pieces[-1]} {text}"
+        elif text:
+            pieces.append(text)
+    if len(pieces) > 1 and len(pieces[-1].split()) < MIN_PIECE_WORDS:
+        pieces[-2:] = [" ".join(pieces[-2:])]
+    pieces = pieces or [" ".join(clean_text.split())]
+    if len(pieces) > limit:
+        pieces = [*pieces[: limit - 1], " ".join(pieces[limit - 1 :])]
+    return [f"{context}\n{text}" if context else text for text in pieces]

@@ -11,6 +11,7 @@ from .errors import InvalidQueryError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "dense", "bm25")
+DENSE_UNITS = ("sentence", "chunk")  # rag/store/pieces.py
 VECTOR_INDEXES = ("auto", "flat", "hnsw")  # rag/store/vectors.py
 BACKENDS = ("onnx-int8", "onnx", "torch")  # rag/backends.py; the first is the default
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
@@ -29,7 +30,8 @@ class Settings:
     batch_size: int = 64
     mode: str = "hybrid"
     k: int = 5
-    fusion_weight: float = 0.35  # weight of the dense score in hybrid fusion; the rest is BM25
+    dense_unit: str = "sentence"  # what one vector stands for: each "sentence" of a chunk, or the whole "chunk"
+    fusion_weight: float = 0.5  # weight of the dense score in hybrid fusion; the rest is BM25 (README, Evaluation)
     fusion_depth: int = 100  # candidates taken from each retriever before fusion
     vector_index: str = "auto"  # local FAISS index: "flat" (exact), "hnsw", or "auto" (HNSW from hnsw_from vectors)
     hnsw_from: int = 100_000  # vectors; measured in docs/scaling.md
@@ -66,8 +68,9 @@ class Settings:
         return Path(self.index_dir)
 
 
-INDEX_FIELDS = ("model", "backend", "chunk_size", "chunk_overlap")
+INDEX_FIELDS = ("model", "backend", "chunk_size", "chunk_overlap", "dense_unit")
 LEGACY_BACKEND = "torch"  # what built the indexes whose manifest names no backend
+LEGACY_DENSE_UNIT = "chunk"  # what indexes whose manifest names no dense unit hold
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .answer import answer_stream, warm
 from .backends import make_embedder
-from .config import Settings, load_settings
+from .config import LEGACY_DENSE_UNIT, Settings, load_settings
 from .embed_cache import CachedEmbedder
 from .embedding import Embedder, for_documents
 from .errors import IndexMismatchError
@@ -59,13 +59,14 @@ class Index:
         return self._live.current()
 
     def _adopt(self, stored: dict[str, Any]) -> None:
-        """Refuse an index built with another model or backend; take its chunking as this index's settings."""
+        """Refuse an index built with another model or backend; take its chunking and dense unit as this index's."""
         for name in ("model", "backend"):
             if stored[name] != getattr(self.settings, name):
                 raise IndexMismatchError(
                     f"The index at {self.location} was built with {name} {stored[name]!r}, not "
                     f"{getattr(self.settings, name)!r}; {REBUILD_HINT}, or unset RAG_{name.upper()}.")
-        self.settings = replace(self.settings, chunk_size=stored["chunk_size"], chunk_overlap=stored["chunk_overlap"])
+        self.settings = replace(self.settings, chunk_size=stored["chunk_size"], chunk_overlap=stored["chunk_overlap"],
+                                dense_unit=stored.get("dense_unit", LEGACY_DENSE_UNIT))
 
     def reload(self) -> None:
         """Open the current generation (after an ingest by this or another process)."""

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .chunking import chunk_document, index_text
-from .config import Settings
+from .chunking import chunk_document, dense_texts, index_text
+from .config import DENSE_UNITS, Settings
 from .embedding import Embedder
 from .errors import EmptyCorpusError, IndexMismatchError, InvalidQueryError, RagError
 from .formats import SUFFIXES
@@ -23,6 +23,7 @@ from .loaders import LoadError, SourceFile, iter_files, load_document, read_byte
 from .store import REBUILD_HINT, Manifest
 from .store.backend import open_backend
 from .store.base import Backend, Writer, committed
+from .store.pieces import MAX_PIECES
 from .types import Chunk, Document
 from .uploads import UPLOADS
 from .words import count
@@ -84,6 +85,8 @@ def ingest(
         raise RagError(f"The folder {folder} does not exist or is not a folder.")
     if settings.chunk_size < MIN_CHUNK_SIZE:
         raise InvalidQueryError(f"--chunk-size must be at least {MIN_CHUNK_SIZE} characters, not {settings.chunk_size}.")
+    if settings.dense_unit not in DENSE_UNITS:
+        raise InvalidQueryError(f"RAG_DENSE_UNIT must be one of {', '.join(DENSE_UNITS)}, not {settings.dense_unit!r}.")
     if not 0 <= settings.chunk_overlap < settings.chunk_size:
         raise InvalidQueryError(f"--chunk-overlap must be at least 0 and smaller than the chunk size "
                                 f"({settings.chunk_size}), not {settings.chunk_overlap}.")
@@ -178,13 +181,16 @@ def _check_space(index_dir: Path, previous: Manifest | None, documents: list[Doc
     """Refuse before embedding when the disk cannot hold the next generation, rather than after minutes of it.
 
     The next generation is a copy of the current one plus the new documents: their text about six
-    times (document, chunk, visible and indexed text, maps, BM25), and a float32 vector per chunk.
+    times (document, chunk, visible and indexed text, maps, BM25), and a float32 vector per chunk or per
+    sentence (one per 60 characters at most, counting the overlap twice).
     """
     import shutil
 
     current = sum(int(entry.get("bytes", 0)) for entry in previous.store.values()) if previous else 0
     characters = sum(len(document.text) for document in documents)
     chunks = characters // max(1, settings.chunk_size - settings.chunk_overlap) + len(documents)
+    if settings.dense_unit == "sentence":
+        chunks += 2 * characters // 60
     needed = current + 6 * characters + chunks * 4 * 1024 + (1 << 20)  # 1024: vectors up to that many dimensions
     free = shutil.disk_usage(index_dir).free  # the write lock has made the folder
     if free < needed:
@@ -206,8 +212,10 @@ def _write(
     ]
     texts = [index_text(document.title, chunk.section, chunk.clean_text) for document, chunks in chunked
              for chunk in chunks]
+    embedded = [dense_texts(document.title, chunk.section, chunk.clean_text, settings.dense_unit, MAX_PIECES)
+                for document, chunks in chunked for chunk in chunks]
     with committed(backend.writer(previous, settings.index_settings(), embedder.dimension)) as writer:
-        vectors = _vectors(writer, embedder, texts, [*report.updated, *report.removed], report, progress)
+        vectors = _vectors(writer, embedder, texts, embedded, [*report.updated, *report.removed], report, progress)
         for doc_id in report.removed:
             writer.remove(doc_id)
         offset = 0
@@ -217,17 +225,19 @@ def _write(
             offset = end
 
 
-def _vectors(writer: Writer, embedder: Embedder, texts: list[str], replaced: list[str], report: IngestReport,
-             progress: bool) -> np.ndarray:
-    """Vectors of ``texts``: reused where a replaced or removed document held the same chunk text
-    (with the same model and backend: the index refuses others), embedded otherwise."""
+def _vectors(writer: Writer, embedder: Embedder, texts: list[str], embedded: list[list[str]], replaced: list[str],
+             report: IngestReport, progress: bool) -> list[np.ndarray]:
+    """Each chunk's vectors (one row per text in ``embedded``): reused where a replaced or removed document held
+    a chunk with the same indexed text (same model, backend and dense unit: the index refuses others),
+    embedded otherwise."""
     import numpy as np
 
     stored = writer.stored_vectors(replaced)
-    missing = list(dict.fromkeys(text for text in texts if text not in stored))
+    fresh = [number for number, text in enumerate(texts) if text not in stored]
+    missing = list(dict.fromkeys(piece for number in fresh for piece in embedded[number]))
+    vectors: dict[str, np.ndarray] = {}
     if missing:
-        stored.update(zip(missing, embedder.embed(missing, progress=progress and len(missing) >= PROGRESS_MIN_CHUNKS)))
-    report.chunks_embedded = len(missing)
-    if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32)
-    return np.vstack([stored[text] for text in texts]).astype(np.float32, copy=False)
+        vectors = dict(zip(missing, embedder.embed(missing, progress=progress and len(fresh) >= PROGRESS_MIN_CHUNKS)))
+    report.chunks_embedded = len({texts[number] for number in fresh})
+    return [stored[text] if text in stored else np.vstack([vectors[piece] for piece in pieces]).astype(np.float32)
+            for text, pieces in zip(texts, embedded, strict=True)]

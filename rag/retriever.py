@@ -93,7 +93,7 @@ class Retriever:
             return candidates, np.zeros(0, np.float32)
         score_of = dict(zip(lexical_ids.tolist(), lexical_scores.tolist()))
         candidate_lexical = np.asarray([score_of.get(int(c), 0.0) for c in candidates], dtype=np.float32)
-        candidate_dense = self.store.vectors_of(candidates) @ query
+        candidate_dense = self.store.dense_scores(query, candidates)
         fused = convex_fusion(candidate_dense, candidate_lexical, self.settings.fusion_weight)
         order = top_k(fused, k)
         return candidates[order], fused[order]

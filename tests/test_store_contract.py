@@ -9,11 +9,14 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SEEDS, FakeEmbedder
 
 import rag
+from rag.chunking import dense_texts
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
+from rag.store.pieces import MAX_PIECES
 
 FIRST, SECOND = "000_0220f7c6bd20be88.txt", "001_b8239f67380c7682.txt"
 
@@ -62,6 +65,25 @@ def test_incremental_ingest_embeds_only_what_changed(settings: rag.Settings, see
     assert [document.doc_id for document in index.documents()] == [SECOND]
     assert {passage.source for passage in index.search("short course", k=10)} == {SECOND}
     assert index.info().chunks == len(index.store.chunk_ids_of([SECOND]))
+
+
+@pytest.mark.parametrize("unit", ["sentence", "chunk"])
+def test_dense_search_scores_each_chunk_by_its_best_sentence(settings: rag.Settings, unit: str) -> None:
+    """The store's dense ranking against an oracle that embeds every chunk's texts again and takes the max."""
+    index = build(SEEDS, replace(settings, dense_unit=unit))
+    store, embedder = index.store, FakeEmbedder()
+    query = embedder.embed(["Who made the opening address at the first short course?"])[0]
+    for doc_ids in (None, [SECOND]):
+        ids = store.chunk_ids_of(doc_ids or [FIRST, SECOND])
+        passages = store.passages(ids)
+        texts = {chunk_id: dense_texts(passages[chunk_id].title, passages[chunk_id].section, passages[chunk_id].clean_text,
+                                       unit, MAX_PIECES) for chunk_id in ids}
+        oracle = {chunk_id: float((embedder.embed(found) @ query).max()) for chunk_id, found in texts.items()}
+        assert (unit == "chunk") == all(len(found) == 1 for found in texts.values())
+        found, scores = store.dense_search(query, 6, doc_ids)
+        assert len(set(found.tolist())) == 6
+        assert np.allclose(scores, sorted(oracle.values(), reverse=True)[:6], atol=1e-5)
+        assert np.allclose(store.dense_scores(query, found), [oracle[chunk_id] for chunk_id in found.tolist()], atol=1e-5)
 
 
 def test_source_filters_keep_only_those_files(settings: rag.Settings) -> None:

@@ -28,12 +28,15 @@ def warm() -> None:
 
 
 def offline_answer(reader: Reader, question: str, passages: Sequence[Passage], query: str,
-                   model: AnswerModel | None = None) -> Answer:
-    """Pick and cite the evidence sentence (a second one when the first is uncertain), or abstain."""
+                   model: AnswerModel | None = None, read_as: str | None = None) -> Answer:
+    """Pick and cite the evidence sentence (a second one when the first is uncertain), or abstain.
+
+    ``read_as`` is what the sentences are scored against when it is not the question as typed: a follow-up
+    read with the previous question ("And who gave lectures there? (Who opened the 2024 course?)")."""
     model = model or load_model()
     if not passages:
         return abstain(question, passages, query, 0.0)
-    found = extract(question, passages, reader.embed, reader.idf)
+    found = extract(read_as or question, passages, reader.embed, reader.idf)
     if not found.items:
         return abstain(question, passages, query, 0.0)
     probabilities = model.probabilities(found)

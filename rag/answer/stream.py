@@ -20,7 +20,7 @@ def answer_stream(reader: Reader, question: str, k: int = 5, mode: str | None = 
     contextual = contextual_query(question, history)
     if contextual is not None:  # the previous turn as context, kept only when it answers better
         passages_in_context = reader.search(contextual, k=k, mode=mode)
-        in_context = offline_answer(reader, question, passages_in_context, contextual)
+        in_context = offline_answer(reader, question, passages_in_context, contextual, read_as=contextual)
         if (in_context.confidence or 0.0) > (offline.confidence or 0.0):
             passages, offline = passages_in_context, in_context
     settings = reader.settings

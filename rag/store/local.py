@@ -1,7 +1,7 @@
 """The local store: one generation folder of SQLite metadata, FAISS vectors and a BM25 index.
 
     gen-000007/chunks.sqlite  documents and chunks (text, offsets, lines, section, page, indexed text)
-    gen-000007/vectors.faiss  vectors keyed by chunk id (``rag.store.vectors``)
+    gen-000007/vectors.faiss  vectors keyed by piece id: a chunk's, or each of its sentences' (``rag.store.vectors``)
     gen-000007/bm25/          the BM25 index and its row -> chunk id map (``rag.store.lexical``)
 
 ``Store`` opens a generation for reading; ``rag.store.local_writer.Writer`` builds the next one.
@@ -24,6 +24,7 @@ from . import vectors as dense
 from .base import top_k
 from .lexical import Lexical
 from .manifest import REBUILD_HINT, Manifest, changed_file, short
+from .pieces import bits_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -79,16 +80,17 @@ class Store:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
             weakref.finalize(self, self._db.close)
             self._db.execute("SELECT count(*) FROM chunks").fetchone()
-            self.vectors = dense.read_vectors(folder / "vectors.faiss", manifest.vectors)
+            self.vectors = dense.read_vectors(folder / "vectors.faiss", manifest.vectors, bits_for(manifest.settings))
             self.lexical = Lexical.load(folder / "bm25")
         except (sqlite3.Error, RuntimeError, OSError, ValueError, KeyError) as error:
             raise IndexCorruptError(f"The index at {index_dir} is damaged ({short(error)}); {REBUILD_HINT}.") from None
-        if self.vectors.ntotal != manifest.chunk_count or self.vectors.d != manifest.dimension:
+        held = self.vectors.chunk_ids()
+        if len(held) != manifest.chunk_count or self.vectors.d != manifest.dimension:
             raise IndexCorruptError(
-                f"The index at {index_dir} is inconsistent ({self.vectors.ntotal} vectors of {self.vectors.d} dimensions "
+                f"The index at {index_dir} is inconsistent (vectors of {len(held)} chunks in {self.vectors.d} dimensions "
                 f"for {manifest.chunk_count} chunks of {manifest.dimension}); {REBUILD_HINT}."
             )
-        if not np.array_equal(np.sort(dense.ids(self.vectors)), np.sort(self.lexical.chunk_ids)):
+        if not np.array_equal(held, np.sort(self.lexical.chunk_ids)):
             raise IndexCorruptError(f"The index at {index_dir} is damaged (its vectors and its keyword index name "
                                     f"different chunks); {REBUILD_HINT}.")
         self._lock = threading.Lock()
@@ -109,7 +111,7 @@ class Store:
         if doc_ids is None:
             return dense.search(self.vectors, query, k)
         allowed = np.asarray(self.chunk_ids_of(doc_ids), dtype=np.int64)
-        scores = self.vectors_of(allowed) @ query if len(allowed) else np.zeros(0, np.float32)
+        scores = self.dense_scores(query, allowed)
         order = top_k(scores, k)
         return allowed[order], scores[order]
 
@@ -133,7 +135,12 @@ class Store:
         return self.lexical.idf(terms)
 
     def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The stored vectors of ``chunk_ids``, chunk by chunk, one row per piece."""
         return dense.reconstruct(self.vectors, chunk_ids)
+
+    def dense_scores(self, query: np.ndarray, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Each chunk's dense score for ``query``: the best inner product among its pieces."""
+        return dense.chunk_scores(self.vectors, query, chunk_ids)
 
     def passages(self, chunk_ids: Sequence[int] | np.ndarray) -> dict[int, Passage]:
         """The chunks as passages (score 0, rank 0: the retriever sets both), keyed by chunk id."""

@@ -18,6 +18,7 @@ from . import vectors as dense
 from .lexical import Lexical, tokenize
 from .local import SCHEMA
 from .manifest import REBUILD_HINT, Manifest, file_table, remove_stale, sync_tree, write_manifest
+from .pieces import bits_for
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,12 +36,13 @@ class Writer:
         self.folder.mkdir(parents=True)
         if previous:
             shutil.copyfile(index_dir / previous.generation / "chunks.sqlite", self.folder / "chunks.sqlite")
-            self.vectors = dense.read_vectors(index_dir / previous.generation / "vectors.faiss", previous.vectors)
+            self.vectors = dense.read_vectors(index_dir / previous.generation / "vectors.faiss", previous.vectors,
+                                              bits_for(previous.settings))
             if self.vectors.d != dimension:
                 raise IndexMismatchError(
                     f"The index has {self.vectors.d}-d vectors, the model gives {dimension}-d; {REBUILD_HINT}.")
         else:
-            self.vectors = dense.new_vectors(dimension)
+            self.vectors = dense.new_vectors(dimension, bits=bits_for(settings))
         self.files = dict(previous.files) if previous else {}
         self.settings = settings
         self.dimension = dimension
@@ -52,14 +54,16 @@ class Writer:
 
         ids = [row[0] for row in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", [doc_id])]
         if ids:
-            self.vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+            self.vectors.remove_chunks(np.asarray(ids, dtype=np.int64))
         self.db.execute("DELETE FROM terms WHERE chunk_id IN (SELECT chunk_id FROM chunks WHERE doc_id = ?)", [doc_id])
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
         self.files.pop(doc_id, None)
 
-    def add(self, document: Document, chunks: Sequence[Chunk], indexed_texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Replace ``document`` with these chunks; ``indexed_texts`` are what was embedded, kept for BM25."""
+    def add(self, document: Document, chunks: Sequence[Chunk], indexed_texts: Sequence[str],
+            vectors: Sequence[np.ndarray]) -> None:
+        """Replace ``document`` with these chunks; ``indexed_texts`` are kept for BM25, ``vectors`` holds each
+        chunk's vectors (one row per piece)."""
         import numpy as np
 
         self.remove(document.doc_id)
@@ -76,20 +80,22 @@ class Writer:
               chunk.text, chunk.clean_text, chunk.section, chunk.page, indexed, chunk.offsets)
              for chunk_id, chunk, indexed in zip(ids, chunks, indexed_texts, strict=True)],
         )
-        if len(chunks):
-            self.vectors.add_with_ids(vectors, ids)
+        self.vectors.add_chunks(ids, vectors)
         self.files[document.doc_id] = {
             "hash": document.content_hash, "title": document.title, "date": document.date, "chunks": len(chunks)
         }
 
     def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The vectors already held for the chunks of ``doc_ids``, by indexed text: an edited or renamed
-        file re-embeds only the chunks whose text changed."""
+        """The vectors already held for the chunks of ``doc_ids`` (one row per piece), by indexed text: an edited
+        or renamed file re-embeds only the chunks whose text changed."""
+        import numpy as np
+
         rows = [row for doc_id in doc_ids for row in
                 self.db.execute("SELECT chunk_id, indexed_text FROM chunks WHERE doc_id = ?", [doc_id])]
         if not rows:
             return {}
-        return dict(zip((text for _, text in rows), dense.reconstruct(self.vectors, [chunk_id for chunk_id, _ in rows])))
+        matrix, counts = dense.chunk_vectors(self.vectors, [chunk_id for chunk_id, _ in rows])
+        return dict(zip((text for _, text in rows), np.split(matrix, np.cumsum(counts)[:-1])))
 
     def _terms(self) -> tuple[np.ndarray, list[list[str]]]:
         """Chunk ids and BM25 terms of every chunk, in chunk id order. Terms are kept in the ``terms`` table,

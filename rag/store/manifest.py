@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import INDEX_FIELDS, LEGACY_BACKEND
+from ..config import INDEX_FIELDS, LEGACY_BACKEND, LEGACY_DENSE_UNIT
 from ..errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError, RagError
 
 FORMAT_VERSION = 3  # 2: chunks keep their indexed text, section and page; 3: and their map to the file
@@ -64,6 +64,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         manifest = Manifest(**data)
         if isinstance(manifest.settings, dict):
             manifest.settings.setdefault("backend", LEGACY_BACKEND)
+            manifest.settings.setdefault("dense_unit", LEGACY_DENSE_UNIT)
     except (ValueError, TypeError, OSError) as error:
         raise IndexCorruptError(f"The index manifest {path} is damaged ({short(error)}); {REBUILD_HINT}.") from None
     if manifest.format != FORMAT_VERSION:

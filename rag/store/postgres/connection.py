@@ -4,7 +4,8 @@ The one importer of psycopg and pgvector. Tables (all prefixed ``rag_``)::
 
     rag_meta       one row: the settings that built the index, dimension, format, counts, BM25 totals
     rag_documents  one row per file: title, date, content hash, text
-    rag_chunks     text, offsets, lines, section, page, indexed text, offsets map, term count, vector
+    rag_chunks     text, offsets, lines, section, page, indexed text, offsets map, term count
+    rag_pieces     (chunk, piece number, vector): one vector per sentence of a chunk, or one for the whole chunk
     rag_postings   (term, chunk, term frequency): BM25's inverted index
     rag_terms      (term, document frequency): kept in step with the postings by each commit
 """
@@ -19,8 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ...errors import IndexCorruptError, RagError
 from ..manifest import REBUILD_HINT, short
 
-FORMAT = 1  # of the tables below; another value is refused like a manifest of another format
-HNSW = "CREATE INDEX IF NOT EXISTS rag_chunks_hnsw ON rag_chunks USING hnsw (embedding vector_ip_ops)"
+FORMAT = 2  # of the tables below (1: one vector per chunk, in rag_chunks); another value is refused
+HNSW = "CREATE INDEX IF NOT EXISTS rag_pieces_hnsw ON rag_pieces USING hnsw (embedding vector_ip_ops)"
 
 
 def schema(dimension: int) -> list[str]:
@@ -31,12 +32,14 @@ def schema(dimension: int) -> list[str]:
         "total_terms BIGINT NOT NULL, updated TEXT NOT NULL, generation BIGINT NOT NULL)",
         "CREATE TABLE rag_documents (doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, content_hash TEXT NOT NULL, "
         "encoding TEXT NOT NULL, text TEXT NOT NULL, n_chunks INTEGER NOT NULL)",
-        f"CREATE TABLE rag_chunks (chunk_id BIGSERIAL PRIMARY KEY, "
-        f"doc_id TEXT NOT NULL REFERENCES rag_documents(doc_id) ON DELETE CASCADE, ordinal INTEGER NOT NULL, "
-        f'start INTEGER NOT NULL, "end" INTEGER NOT NULL, line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, '
-        f"text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL, "
-        f"offsets BYTEA NOT NULL, n_terms INTEGER NOT NULL, embedding vector({int(dimension)}) NOT NULL)",
+        "CREATE TABLE rag_chunks (chunk_id BIGSERIAL PRIMARY KEY, "
+        "doc_id TEXT NOT NULL REFERENCES rag_documents(doc_id) ON DELETE CASCADE, ordinal INTEGER NOT NULL, "
+        'start INTEGER NOT NULL, "end" INTEGER NOT NULL, line_start INTEGER NOT NULL, line_end INTEGER NOT NULL, '
+        "text TEXT NOT NULL, clean_text TEXT NOT NULL, section TEXT NOT NULL, page INTEGER, indexed_text TEXT NOT NULL, "
+        "offsets BYTEA NOT NULL, n_terms INTEGER NOT NULL)",
         "CREATE INDEX rag_chunks_by_doc ON rag_chunks (doc_id)",
+        "CREATE TABLE rag_pieces (chunk_id BIGINT NOT NULL REFERENCES rag_chunks(chunk_id) ON DELETE CASCADE, "
+        f"piece INTEGER NOT NULL, embedding vector({int(dimension)}) NOT NULL, PRIMARY KEY (chunk_id, piece))",
         HNSW,
         "CREATE TABLE rag_postings (term TEXT NOT NULL, chunk_id BIGINT NOT NULL REFERENCES rag_chunks(chunk_id) "
         "ON DELETE CASCADE, tf INTEGER NOT NULL, PRIMARY KEY (term, chunk_id))",
@@ -45,7 +48,7 @@ def schema(dimension: int) -> list[str]:
     ]
 
 
-DROP = "DROP TABLE IF EXISTS rag_postings, rag_terms, rag_chunks, rag_documents, rag_meta"
+DROP = "DROP TABLE IF EXISTS rag_pieces, rag_postings, rag_terms, rag_chunks, rag_documents, rag_meta"
 
 
 def redact(url: str) -> str:

@@ -2,7 +2,8 @@
 
 A search runs inside ``reading()``: one REPEATABLE READ transaction, so its dense query, keyword
 query and passage look-up all see one committed state even while another process ingests.
-Hybrid search is one SQL query per side (HNSW for the vectors, BM25 over the postings), fused in
+A chunk has one vector or one per sentence (``rag_pieces``; ``rag.store.pieces``) and scores as its best
+one. Hybrid search is one SQL query per side (HNSW for the vectors, BM25 over the postings), fused in
 Python by ``rag.fusion``: the fusion scales each side by its max over the union of both top lists,
 which one SQL statement could do only by repeating the fusion rules in SQL, and then two backends
 would rank by two copies of one rule.
@@ -24,6 +25,7 @@ from ..base import Check
 from ..lexical import tokenize
 from ..local import PASSAGE_COLUMNS, passage_of, span_in_file
 from ..manifest import REBUILD_HINT
+from ..pieces import best_per_chunk, bits_for
 from .connection import as_array, connect, failure, read_meta, redact
 
 if TYPE_CHECKING:
@@ -48,15 +50,13 @@ SELECT chunk_id, score, 1 FROM scored WHERE chunk_id = ANY(%(include)s::bigint[]
   AND chunk_id NOT IN (SELECT chunk_id FROM best)
 ORDER BY part, score DESC, chunk_id
 """
-# relaxed_order: a filtered HNSW scan goes on until it has k rows (pgvector's iterative scan), then we sort them
-_DENSE = """
-WITH found AS MATERIALIZED (
-  SELECT chunk_id, -(embedding <#> %(query)s) AS score FROM rag_chunks
-  WHERE %(docs)s::text[] IS NULL OR doc_id = ANY(%(docs)s::text[])
-  ORDER BY embedding <#> %(query)s LIMIT %(k)s)
-SELECT chunk_id, score FROM found ORDER BY score DESC, chunk_id
-"""
-
+# the nearest pieces through the HNSW index (relaxed_order: the scan goes on past ef_search until it has the
+# LIMIT; Python sorts them again); and each chunk's best piece, exactly, for given chunks or the chunks of documents
+_NEAREST = "SELECT chunk_id, -(embedding <#> %(query)s) FROM rag_pieces ORDER BY embedding <#> %(query)s LIMIT %(fetch)s"
+_BEST = ("SELECT chunk_id, max(-(embedding <#> %(query)s)) AS score FROM rag_pieces WHERE chunk_id {chunks} "
+         "GROUP BY chunk_id ORDER BY score DESC, chunk_id LIMIT %(k)s")
+_BEST_OF_DOCS = _BEST.format(chunks="IN (SELECT chunk_id FROM rag_chunks WHERE doc_id = ANY(%(docs)s::text[]))")
+_BEST_OF_CHUNKS = _BEST.format(chunks="= ANY(%(chunks)s::bigint[])")
 
 class PostgresStore:
     """One connection to an index in PostgreSQL; thread-safe (one query at a time on the connection)."""
@@ -95,16 +95,27 @@ class PostgresStore:
 
     def dense_search(self, query: np.ndarray, k: int, doc_ids: Sequence[str] | None = None
                      ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` nearest chunks by inner product through the HNSW index, best first."""
+        """The ``k`` nearest chunks by their best piece, best first (ties by chunk id): through the HNSW index,
+        four pieces fetched per wanted chunk and more until ``k`` chunks are found; among ``doc_ids``' chunks,
+        exactly (as the local store does: a filter keeps few, and a filtered graph walk may find fewer than ``k``)."""
         import numpy as np
 
+        query = np.asarray(query, dtype=np.float32)
+        if doc_ids is not None:
+            rows = self._rows(_BEST_OF_DOCS, {"query": query, "docs": list(doc_ids), "k": k})
+            return np.asarray([row[0] for row in rows], np.int64), np.asarray([row[1] for row in rows], np.float32)
+        fetch = 4 * k if bits_for(self.settings) else k
         with self.reading():
-            self._connection.execute("SELECT set_config('hnsw.ef_search', %s, true), "
-                                     "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
-                                     [str(min(MAX_EF_SEARCH, max(k, 40)))])
-            rows = self._rows(_DENSE, {"query": np.asarray(query, dtype=np.float32), "k": k,
-                                       "docs": None if doc_ids is None else list(doc_ids)})
-        return np.asarray([row[0] for row in rows], np.int64), np.asarray([row[1] for row in rows], np.float32)
+            while True:
+                self._connection.execute("SELECT set_config('hnsw.ef_search', %s, true), "
+                                         "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                                         [str(min(MAX_EF_SEARCH, max(fetch, 40)))])
+                rows = self._rows(_NEAREST, {"query": query, "fetch": fetch})
+                chunks, scores = best_per_chunk(np.asarray([row[0] for row in rows], np.int64),
+                                                np.asarray([row[1] for row in rows], np.float32), 0, k)
+                if len(chunks) >= k or len(rows) < fetch:  # enough chunks, or no more pieces
+                    return chunks, scores
+                fetch *= 4
 
     def keyword_search(self, question: str, depth: int, doc_ids: Sequence[str] | None = None,
                        include: Sequence[int] | np.ndarray = ()) -> tuple[np.ndarray, np.ndarray]:
@@ -120,15 +131,29 @@ class PostgresStore:
         return np.asarray([row[0] for row in rows], np.int64), np.asarray([row[1] for row in rows], np.float32)
 
     def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The stored vectors of ``chunk_ids``, chunk by chunk, one row per piece."""
         import numpy as np
 
         wanted = [int(chunk_id) for chunk_id in chunk_ids]
-        found = dict(self._rows("SELECT chunk_id, embedding FROM rag_chunks WHERE chunk_id = ANY(%s)", [wanted]))
+        found: dict[int, list[np.ndarray]] = {}
+        for chunk_id, vector in self._rows("SELECT chunk_id, embedding FROM rag_pieces WHERE chunk_id = ANY(%s::bigint[]) "
+                                           "ORDER BY chunk_id, piece", [wanted]):
+            found.setdefault(chunk_id, []).append(as_array(vector))
         if len(found) < len(set(wanted)):
             raise IndexCorruptError(f"The index in {self.location} is damaged (vectors of chunks it does not hold); "
                                     f"{REBUILD_HINT}.")
-        return np.vstack([as_array(found[chunk_id]) for chunk_id in wanted]) if wanted else \
+        return np.vstack([row for chunk_id in wanted for row in found[chunk_id]]) if wanted else \
             np.zeros((0, self.dimension), np.float32)
+
+    def dense_scores(self, query: np.ndarray, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Each chunk's dense score for ``query``, in the order of ``chunk_ids``: the best inner product among its
+        pieces (-1, the lowest cosine, for a chunk the index does not hold, as in the local store)."""
+        import numpy as np
+
+        wanted = [int(chunk_id) for chunk_id in chunk_ids]
+        best = dict(self._rows(_BEST_OF_CHUNKS, {"query": np.asarray(query, dtype=np.float32), "chunks": wanted,
+                                                 "k": None}))  # LIMIT NULL: all of them
+        return np.asarray([best.get(chunk_id, -1.0) for chunk_id in wanted], np.float32)
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """BM25 inverse document frequency of each term over the chunks (a term seen nowhere gets the largest)."""
@@ -175,7 +200,7 @@ class PostgresStore:
     def size_on_disk(self) -> int:
         """Bytes of the index's tables with their indexes and TOAST, as PostgreSQL counts them."""
         return int(self._rows("SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['rag_meta', 'rag_documents', "
-                              "'rag_chunks', 'rag_postings', 'rag_terms']::regclass[]) c")[0][0])
+                              "'rag_chunks', 'rag_pieces', 'rag_postings', 'rag_terms']::regclass[]) c")[0][0])
 
     def current_generation(self) -> int:
         return int(self._rows("SELECT generation FROM rag_meta")[0][0])

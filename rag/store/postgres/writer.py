@@ -3,7 +3,8 @@
 Readers go on seeing the last committed state until ``commit``; a writer killed at any moment
 (even SIGKILL) leaves that state, because PostgreSQL rolls back a transaction whose connection
 is gone. BM25's term statistics (postings, document frequencies, chunk lengths and their total)
-are kept in step inside the same transaction, so keyword search never sees half an ingest.
+and each chunk's vectors (``rag_pieces``) are kept in step inside the same transaction, so
+no search ever sees half an ingest.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from ...errors import IndexMismatchError
 from ...types import Chunk, Document
 from ..lexical import tokenize
 from ..manifest import REBUILD_HINT, Manifest
+from ..pieces import bits_for
 from .connection import DROP, FORMAT, HNSW, as_array, connect, failure, redact, schema
 
 if TYPE_CHECKING:
     import numpy as np
 
 _CHUNK_COLUMNS = ('chunk_id, doc_id, ordinal, start, "end", line_start, line_end, text, clean_text, section, page, '
-                  "indexed_text, offsets, n_terms, embedding")
+                  "indexed_text, offsets, n_terms")
 
 
 class PostgresWriter:
@@ -66,10 +68,16 @@ class PostgresWriter:
             self._touched.update(row[0] for row in rows)
             self.connection.execute("DELETE FROM rag_documents WHERE doc_id = %s", [doc_id])  # cascades
 
-    def add(self, document: Document, chunks: Sequence[Chunk], indexed_texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Replace ``document`` with these chunks, their vectors and their terms."""
+    def add(self, document: Document, chunks: Sequence[Chunk], indexed_texts: Sequence[str],
+            vectors: Sequence[np.ndarray]) -> None:
+        """Replace ``document`` with these chunks, their terms and each chunk's vectors (one row per piece)."""
         import numpy as np
 
+        matrices = [np.atleast_2d(np.asarray(matrix, dtype=np.float32)) for matrix in vectors]
+        if len(matrices) != len(chunks) or not all(len(matrix) for matrix in matrices):
+            raise ValueError("every chunk needs at least one vector")
+        if bits_for(self.settings) == 0 and any(len(matrix) != 1 for matrix in matrices):
+            raise ValueError("an index with one vector per chunk cannot hold several")
         if self.fresh:  # empty tables: nothing to replace
             with failure(self.url):
                 self._prepare()
@@ -87,11 +95,14 @@ class PostgresWriter:
             terms = [Counter(tokenize(text)) for text in indexed_texts]
             cursor = self.connection.cursor()
             with cursor.copy(f"COPY rag_chunks ({_CHUNK_COLUMNS}) FROM STDIN") as copy:
-                for chunk_id, chunk, indexed, counts, vector in zip(ids, chunks, indexed_texts, terms, vectors, strict=True):
+                for chunk_id, chunk, indexed, counts in zip(ids, chunks, indexed_texts, terms, strict=True):
                     copy.write_row([chunk_id, chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.line_start,
                                     chunk.line_end, chunk.text, chunk.clean_text, chunk.section, chunk.page, indexed,
-                                    bytes(chunk.offsets), max(1, sum(counts.values())),  # bm25s counts an empty chunk as 1
-                                    np.asarray(vector, dtype=np.float32)])
+                                    bytes(chunk.offsets), max(1, sum(counts.values()))])  # bm25s counts an empty chunk as 1
+            with cursor.copy("COPY rag_pieces (chunk_id, piece, embedding) FROM STDIN") as copy:
+                for chunk_id, matrix in zip(ids, matrices, strict=True):
+                    for piece, vector in enumerate(matrix):
+                        copy.write_row([chunk_id, piece, vector])
             with cursor.copy("COPY rag_postings (term, chunk_id, tf) FROM STDIN") as copy:
                 for chunk_id, counts in zip(ids, terms):
                     for term, frequency in counts.items():
@@ -100,14 +111,20 @@ class PostgresWriter:
                 self._touched.update(counts)
 
     def stored_vectors(self, doc_ids: Sequence[str]) -> dict[str, np.ndarray]:
-        """The vectors already held for the chunks of ``doc_ids``, by indexed text (see the local ``Writer``)."""
+        """The vectors already held for the chunks of ``doc_ids`` (one row per piece), by indexed text (see the
+        local ``Writer``)."""
+        import numpy as np
 
         if self.fresh or not doc_ids:
             return {}
         with failure(self.url):
-            rows = self.connection.execute("SELECT indexed_text, embedding FROM rag_chunks WHERE doc_id = ANY(%s)",
-                                           [list(doc_ids)]).fetchall()
-        return {text: as_array(vector) for text, vector in rows}
+            rows = self.connection.execute("SELECT c.chunk_id, c.indexed_text, p.embedding FROM rag_chunks c "
+                                           "JOIN rag_pieces p USING (chunk_id) WHERE c.doc_id = ANY(%s) "
+                                           "ORDER BY c.chunk_id, p.piece", [list(doc_ids)]).fetchall()
+        pieces: dict[int, tuple[str, list[np.ndarray]]] = {}
+        for chunk_id, text, vector in rows:
+            pieces.setdefault(chunk_id, (text, []))[1].append(as_array(vector))
+        return {text: np.vstack(vectors) for text, vectors in pieces.values()}
 
     def commit(self) -> None:
         """Bring the document frequencies and totals up to date, then make it all visible at once."""
