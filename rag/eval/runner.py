@@ -118,7 +118,8 @@ def run_benchmark(benchmark: Benchmark, work_dir: str | Path, modes: Sequence[st
     settings = settings or load_settings()
     # one chunk per document is the default here; a small chunk size keeps its overlap below a fifth of it
     settings = replace(settings, chunk_size=chunk_size, chunk_overlap=min(settings.chunk_overlap, chunk_size // 5))
-    index_dir = work / f"index-{settings.model.replace('/', '_')}-{settings.backend}-{chunk_size}-{settings.chunk_overlap}"
+    index_dir = work / (f"index-{settings.model.replace('/', '_')}-{settings.backend}-{chunk_size}-{settings.chunk_overlap}"
+                        f"-{settings.dense_unit}")
     started = time.perf_counter()
     names = write_corpus(benchmark, work / "docs")
     index = build_index(work / "docs", index_dir, settings=settings, embedder=embedder, progress=progress)
