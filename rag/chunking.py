@@ -134,13 +134,18 @@ def _page(parsed: Parsed, clean_start: int) -> int | None:
     return bisect_right(parsed.pages, clean_start) if parsed.pages else None
 
 
+def _heading_path(title: str, section: str) -> list[str]:
+    """The document's title, then the chunk's headings that are not the title again."""
+    return [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
+
+
 def index_text(title: str, section: str, clean_text: str) -> str:
     """What is embedded and BM25-indexed for a chunk: its document's title and section give it context.
 
     A heading the chunk already starts with is not repeated.
     """
-    path = [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
-    context = SECTION_SEPARATOR.join(name for name in path if name not in clean_text[: len(name) + 200])
+    context = SECTION_SEPARATOR.join(name for name in _heading_path(title, section)
+                                     if name not in clean_text[: len(name) + 200])
     return f"{context}\n{clean_text}" if context else clean_text
 
 
@@ -154,8 +159,7 @@ def dense_texts(title: str, section: str, clean_text: str, unit: str, limit: int
     """
     if unit == "chunk":
         return [index_text(title, section, clean_text)]
-    path = [title] + [name for name in section.split(SECTION_SEPARATOR) if name and name != title]
-    context = SECTION_SEPARATOR.join(name for name in path if name)
+    context = SECTION_SEPARATOR.join(name for name in _heading_path(title, section) if name)
     pieces: list[str] = []
     for start, end in sentence_spans(clean_text):
         text = " ".join(clean_text[start:end].split())

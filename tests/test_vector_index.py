@@ -110,3 +110,23 @@ def test_a_manifest_without_a_vector_index_opens_as_exact(tmp_path: Path, fake_s
 def test_an_unknown_vector_index_is_one_clear_sentence(tmp_path: Path, fake_settings: rag.Settings):
     with pytest.raises(rag.InvalidQueryError, match="RAG_VECTOR_INDEX to one of auto, flat, hnsw"):
         rag.build_index(SEEDS, settings=replace(fake_settings, vector_index="ivf"), embedder=FakeEmbedder())
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_the_sorted_piece_ids_follow_adds_and_removals(kind: str):
+    """The writer's sorted piece ids, kept in step rather than sorted again, always equal a fresh sort."""
+    vectors = dense.new_vectors(8, kind, bits=PIECE_BITS)
+    rng = np.random.default_rng(0)
+
+    def add(chunk_ids: list[int]) -> None:
+        vectors.add_chunks(np.asarray(chunk_ids), [rng.random((1 + chunk % 3, 8), dtype=np.float32) for chunk in chunk_ids])
+
+    add([1, 2, 3, 4])
+    assert len(vectors.sorted_ids()) == 2 + 3 + 1 + 2
+    vectors.remove_chunks([2])
+    add([5, 6])
+    vectors.remove_chunks([1, 6])
+    add([7])
+    assert np.array_equal(vectors.sorted_ids(), np.sort(vectors.ids()))
+    assert vectors.chunk_ids().tolist() == [3, 4, 5, 7]
+    assert [len(dense.chunk_vectors(vectors, [chunk])[0]) for chunk in (3, 4, 5, 7)] == [1, 2, 3, 2]

@@ -136,7 +136,7 @@ class Store:
 
     def vectors_of(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """The stored vectors of ``chunk_ids``, chunk by chunk, one row per piece."""
-        return dense.reconstruct(self.vectors, chunk_ids)
+        return dense.chunk_vectors(self.vectors, chunk_ids)[0]
 
     def dense_scores(self, query: np.ndarray, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Each chunk's dense score for ``query``: the best inner product among its pieces."""

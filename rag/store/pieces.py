@@ -29,12 +29,19 @@ def bits_for(settings: dict[str, object]) -> int:
     return PIECE_BITS if settings.get("dense_unit") == "sentence" else 0
 
 
+def check_counts(counts: Sequence[int], bits: int) -> None:
+    """Every chunk has a vector, and only one when the index keeps one per chunk (``bits`` 0)."""
+    if any(count < 1 for count in counts):
+        raise ValueError("every chunk needs at least one vector")
+    if bits == 0 and any(count != 1 for count in counts):
+        raise ValueError("an index with one vector per chunk cannot hold several")
+
+
 def piece_ids(chunk_ids: Sequence[int] | np.ndarray, counts: Sequence[int], bits: int) -> np.ndarray:
     """The ids of ``counts[i]`` pieces of each chunk, chunk by chunk."""
     import numpy as np
 
-    if bits == 0 and any(count != 1 for count in counts):
-        raise ValueError("an index with one vector per chunk cannot hold several")
+    check_counts(counts, bits)
     owners = np.repeat(np.asarray(chunk_ids, dtype=np.int64), counts)
     starts = np.repeat(np.cumsum([0, *counts[:-1]]), counts) if len(counts) else np.zeros(0, np.int64)
     return (owners << bits) | (np.arange(len(owners), dtype=np.int64) - starts)

@@ -76,7 +76,7 @@ class Dense:
         self.deleted = np.zeros(0, np.int64) if deleted is None else np.asarray(deleted, dtype=np.int64)
         self._selector: Any = None
         self._next_id: int | None = None
-        self._sorted: np.ndarray | None = None  # live piece ids, sorted, until the next change
+        self._sorted: np.ndarray | None = None  # live piece ids, sorted, kept in step with adds and removals
 
     @property
     def bits(self) -> int:
@@ -104,8 +104,13 @@ class Dense:
 
     def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
         """Add vectors under their piece ids."""
+        import numpy as np
+
         self.index.add_with_ids(vectors, ids)
-        self._sorted = None
+        if self._sorted is not None and len(ids) and (not len(self._sorted) or int(min(ids)) > int(self._sorted[-1])):
+            self._sorted = np.concatenate([self._sorted, np.sort(np.asarray(ids, dtype=np.int64))])  # new chunks: past the end
+        elif len(ids):
+            self._sorted = None
         if len(ids):
             self._next_id = max(self.next_id, int(max(ids) >> self.bits) + 1)
 
@@ -122,13 +127,14 @@ class Dense:
         """Remove every piece of ``chunk_ids``: from an exact index at once, from a graph as tombstones."""
         import numpy as np
 
-        ids, _ = pieces.pieces_of(self.sorted_ids(), chunk_ids, self.bits)
+        live = self.sorted_ids()
+        ids, _ = pieces.pieces_of(live, chunk_ids, self.bits)
         if self.kind == "flat":
             self.index.remove_ids(np.asarray(ids, dtype=np.int64))
         else:
             self.deleted = np.union1d(self.deleted, np.asarray(ids, dtype=np.int64))
             self._selector = None
-        self._sorted = None
+        self._sorted = np.delete(live, np.searchsorted(live, ids))  # an edit does not sort every id again
 
     def ids(self) -> np.ndarray:
         """The live piece ids, in storage order."""
@@ -232,11 +238,6 @@ def search(vectors: Dense, query: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
         if len(chunks) >= k or fetch >= vectors.ntotal:
             return chunks, best
         fetch *= 4
-
-
-def reconstruct(vectors: Dense, chunk_ids: Any) -> np.ndarray:
-    """The stored vectors of ``chunk_ids``, chunk by chunk, one row per piece."""
-    return chunk_vectors(vectors, chunk_ids)[0]
 
 
 def chunk_vectors(vectors: Dense, chunk_ids: Any) -> tuple[np.ndarray, np.ndarray]:

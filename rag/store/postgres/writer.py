@@ -20,7 +20,7 @@ from ...errors import IndexMismatchError
 from ...types import Chunk, Document
 from ..lexical import tokenize
 from ..manifest import REBUILD_HINT, Manifest
-from ..pieces import bits_for
+from ..pieces import bits_for, check_counts
 from .connection import DROP, FORMAT, HNSW, as_array, connect, failure, redact, schema
 
 if TYPE_CHECKING:
@@ -74,10 +74,9 @@ class PostgresWriter:
         import numpy as np
 
         matrices = [np.atleast_2d(np.asarray(matrix, dtype=np.float32)) for matrix in vectors]
-        if len(matrices) != len(chunks) or not all(len(matrix) for matrix in matrices):
+        if len(matrices) != len(chunks):
             raise ValueError("every chunk needs at least one vector")
-        if bits_for(self.settings) == 0 and any(len(matrix) != 1 for matrix in matrices):
-            raise ValueError("an index with one vector per chunk cannot hold several")
+        check_counts([len(matrix) for matrix in matrices], bits_for(self.settings))
         if self.fresh:  # empty tables: nothing to replace
             with failure(self.url):
                 self._prepare()
