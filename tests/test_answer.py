@@ -96,6 +96,17 @@ def test_question_kinds_and_typed_phrases():
     assert short_answer("when", ranged, typed_phrases(ranged), {"cours", "place"}) == "January 25 to 28"
 
 
+def test_people_and_places_are_named_entities_not_capitalised_words():
+    seed = "The second short course for chief secretaries of the city and county Party committees took place in January."
+    groups = {phrase.text: phrase.groups for phrase in typed_phrases(seed)}
+    assert groups["Party"] == ("entity",)  # a capitalised word, but not a place the course took place at
+    speech = "Jo Yong Won, secretary of the WPK Central Committee, made an opening address in Pyongyang."
+    groups = {phrase.text: phrase.groups for phrase in typed_phrases(speech)}
+    assert "person" in groups["Jo Yong Won"] and "place" not in groups["Jo Yong Won"]
+    assert "place" in groups["Pyongyang"] and "person" not in groups["Pyongyang"]
+    assert "person" in groups["WPK Central Committee"]  # an organisation can answer "who"
+
+
 def test_candidate_positions_count_within_their_paragraph():
     text = "It opened on March 3. Kim Jong Un spoke first.\n\nJo Yong Won made a report. Then speeches were made."
     passage = rag.Passage(text=text, score=1.0, rank=1, source="a.txt", title="A", doc_id="a.txt", chunk_id=0,
@@ -104,6 +115,17 @@ def test_candidate_positions_count_within_their_paragraph():
     assert [(item.text, item.position, item.siblings) for item in found] == [
         ("It opened on March 3.", 0, 2), ("Kim Jong Un spoke first.", 1, 2),
         ("Jo Yong Won made a report.", 0, 2), ("Then speeches were made.", 1, 2)]
+
+
+def test_each_candidate_knows_the_api_entry_it_belongs_to():
+    text = ("All of them act on the path.\n\nPath.rmdir()\n\nRemove this directory. The directory must be empty.\n\n"
+            "Path.unlink(missing_ok=False)\n\nRemove this file. If the path points to a directory, use Path.rmdir() instead.")
+    passage = rag.Passage(text=text, score=1.0, rank=1, source="p.html", title="pathlib", doc_id="p.html", chunk_id=0,
+                          start=0, end=len(text), line_start=1, line_end=9, clean_text=text, section="pathlib › Methods")
+    labels = {item.text: item.label for item in candidates([passage])}
+    assert labels["The directory must be empty."] == "Path.rmdir()"
+    assert labels["If the path points to a directory, use Path.rmdir() instead."] == "Path.unlink(missing_ok=False)"
+    assert labels["All of them act on the path."] == "Methods"  # above any label line: its section heading
 
 
 def test_follow_up_rules():

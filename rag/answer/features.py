@@ -24,6 +24,7 @@ from ..chunking import SECTION_SEPARATOR
 from ..sentences import sentence_spans
 from ..store.lexical import tokenize
 from ..types import Passage
+from .entities import entities
 from .kinds import WANTED, Phrase, is_new, nearness, question_kind, typed_phrases
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ FEATURES = (
     "n_new_terms", "has_new_terms", "new_share", "ent_novel_any",
     "bigram_hit", "q_caps_hit", "log_span", "is_best_cos", "is_best_bm25", "is_best_cos_win",
     "log_rank_cos", "log_rank_bm25", "cos_x_bm25", "bm25_ctx_gain", "heading_hit", "focus_sent", "focus_win", "qualifier_hit",
-    "qualifier_other",
+    "qualifier_other", "label_hit", "label_hit_rel",
     *(f"match_{kind}" for kind in WANTED), "match_near",
 )
 
@@ -64,6 +65,7 @@ class Candidate:
     headed: str  # after its passage's own heading ("json.loads(s, ...): Deserialize s ..."), or its title
     position: int  # sentence number in its paragraph, from 0 (a chunk may start or end inside a paragraph)
     siblings: int  # sentences of its paragraph in the passage
+    label: str = ""  # the entry it belongs to: the last label line above it ("Path.rmdir()"), else its heading
 
 
 @dataclass
@@ -126,11 +128,25 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
                 spans.append((start, end, text))
         breaks = [match.end() for match in _PARAGRAPH_BREAK.finditer(passage.clean_text)]
         paragraphs = [bisect_right(breaks, start) for start, _, _ in spans]
+        labels = _labels(passage.clean_text, breaks)
         for position, (start, end, text) in enumerate(spans):
             window = " ".join(span[2] for span in spans[max(0, position - 1) : position + 2])
             paragraph = paragraphs[position]  # non-decreasing: a paragraph's sentences are consecutive
+            label = labels[bisect_right([at for at, _ in labels], start) - 1][1] if labels and labels[0][0] <= start else heading
             found.append(Candidate(number, start, end, text, window, f"{heading}: {text}",
-                                   position - paragraphs.index(paragraph), paragraphs.count(paragraph)))
+                                   position - paragraphs.index(paragraph), paragraphs.count(paragraph), label))
+    return found
+
+
+def _labels(text: str, breaks: list[int]) -> list[tuple[int, str]]:
+    """Label lines with their offsets: paragraphs of one short line that are not prose nor code, as API pages
+    open each entry ("Path.rmdir()", "class json.JSONDecoder(*, object_hook=None)") and glossaries each term."""
+    found = []
+    for start, end in zip([0, *breaks], [*breaks, len(text)]):
+        line = text[start:end].strip()
+        if (line and "\n" not in line and len(line) <= 160 and not line.endswith(":") and not is_prose(line)
+                and not _CODE_START.match(line)):  # "... the following pattern:" introduces, it does not label
+            found.append((start, " ".join(line.split())))
     return found
 
 
@@ -166,7 +182,9 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     ranks = np.array([passages[item.passage_index].rank for item in items], dtype=np.float64)
     top_score = max(passage.score for passage in passages)
     lower = question.lower()
-    phrases = [[phrase for phrase in typed_phrases(item.text) if is_new(phrase.text, lower, asked)] for item in items]
+    named = entities([item.text for item in items])
+    phrases = [[phrase for phrase in typed_phrases(item.text, found) if is_new(phrase.text, lower, asked)]
+               for item, found in zip(items, named)]
     wanted = WANTED.get(kind)
     match = np.array([bool(wanted) and any(wanted in phrase.groups for phrase in found) for found in phrases], dtype=float)
     # the passage's title and heading path: "json.loads(...)" for API docs, the article title for others
@@ -197,7 +215,12 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
     focus_total = np.maximum(focus.sum(axis=1), 1e-9)
     # years and ordinals the question names ("the second course", "in 2021"), against those around each sentence
     asked_qualifiers = qualifiers(question)
-    contexts = [qualifiers(f"{passages[item.passage_index].title} {item.window}") for item in items]
+    # a document's own date counts: "the 2024 course" is told by a page dated 2024-01-30 that never says "2024"
+    contexts = [qualifiers(f"{passages[item.passage_index].title} {passages[item.passage_index].date or ''} {item.window}")
+                for item in items]
+    label_terms = [set(_terms(item.label)) for item in items]
+    label_hit = np.array([[term in found for term in terms] for found in label_terms],
+                         dtype=np.float64).reshape(count, -1) @ weights / total
     columns = {
         "cos_sent": cos_sentence, "cos_win": cos_window, "cos_sent_rel": cos_sentence - cos_sentence.max(),
         "cos_win_rel": cos_window - cos_window.max(), "cos_head": cos_headed, "cos_head_rel": cos_headed - cos_headed.max(),
@@ -222,6 +245,7 @@ def extract(question: str, passages: Sequence[Passage], embed: Callable[[Sequenc
         "qualifier_hit": np.array([_share(asked_qualifiers, contexts[number]) for number in range(count)]),
         "qualifier_other": np.array([float(bool(asked_qualifiers) and bool(contexts[number] - asked_qualifiers))
                                      for number in range(count)]),
+        "label_hit": label_hit, "label_hit_rel": label_hit - label_hit.max(),
         "match_near": np.array([nearness(item.text, found, wanted, asked) if wanted else 0.0
                                 for item, found in zip(items, phrases)]),
         **{f"match_{name}": match if name == kind else np.zeros(count) for name in WANTED},

@@ -4,7 +4,12 @@ Rules, used as features of a fitted model (``rag.answer.features``), never as fi
 SQuAD, filtering sentences by kind removed 70% of the right sentences for where-questions.
 
     question_kind("In what year did the war end?")        # "year"
-    typed_phrases("It ended in 1945 in Berlin.")           # [Phrase("1945", ("year", "date", ...)), ...]
+    typed_phrases("It ended in 1945 in Berlin.")           # [Phrase("1945", ("year", "date", ...)),
+                                                           #  Phrase("Berlin", ("place", "entity"))]
+
+Values (years, dates, numbers, amounts, measures, exception names) are found by patterns; people,
+organisations and places by spaCy's named entities (``rag.answer.entities``): a capitalised word is
+only an ``entity`` unless the model says what it names.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 
 from ..dates import FULL_MONTH
 from ..store.lexical import tokenize
+from .entities import Entity, entities
 
 KINDS = ("year", "when", "count", "amount", "measure", "error", "who", "where", "why", "how", "which", "what", "other")
 _KIND_RULES = [  # specific before generic: the first that matches names the kind
@@ -37,6 +43,8 @@ _KIND_PATTERNS = [(kind, re.compile(pattern, re.IGNORECASE)) for kind, pattern i
 # The group of phrases that answers each kind of question.
 WANTED = {"year": "year", "when": "date", "count": "number", "amount": "amount", "measure": "measure",
           "error": "error", "who": "person", "where": "place", "which": "entity", "what": "entity"}
+# Kinds whose answer is a typed phrase (not just any entity): a best sentence without one hardly answers.
+TYPED = frozenset(kind for kind, group in WANTED.items() if group != "entity")
 # For a short answer, the groups to prefer, best first. Only for values: on the first half of SQuAD the
 # phrase picked this way is the gold answer for 0.78 of year questions and about half of when and how-many
 # ones, but for under a third of who and where ones, where a wrong name would lead the reply.
@@ -87,9 +95,23 @@ def question_kind(question: str) -> str:
     return next((kind for kind, pattern in _KIND_PATTERNS if pattern.search(question)), "other")
 
 
+# What each entity label can answer. "person" is whoever acts (who-questions: "the Normans", "Denver
+# Broncos"); an organisation can also be where something happens ("at the Central Committee").
+_LABEL_GROUPS = {
+    "PERSON": ("person", "entity"), "NORP": ("person", "entity"), "ORG": ("person", "place", "entity"),
+    "GPE": ("place", "entity"), "LOC": ("place", "entity"), "FAC": ("place", "entity"), "TIME": ("date", "entity"),
+    "CARDINAL": ("number", "entity"), "QUANTITY": ("measure", "number", "entity"),
+    "MONEY": ("amount", "number", "entity"), "PERCENT": ("amount", "number", "entity"),
+    "EVENT": ("entity",), "WORK_OF_ART": ("entity",), "LAW": ("entity",), "PRODUCT": ("entity",),
+    "LANGUAGE": ("entity",),
+}
+
+
 def _groups(kind: str, text: str) -> tuple[str, ...]:
+    if kind in _LABEL_GROUPS:
+        return _LABEL_GROUPS[kind]
     if kind == "name":
-        return ("person", "place", "entity")
+        return ("entity",)
     if kind == "year":
         return ("year", "date", "entity")
     if kind == "date":
@@ -104,8 +126,9 @@ def _groups(kind: str, text: str) -> tuple[str, ...]:
     return ("number", "entity")
 
 
-def typed_phrases(sentence: str) -> list[Phrase]:
-    """Years, dates, numbers, amounts, measures and capitalised names in ``sentence``, with their groups."""
+def typed_phrases(sentence: str, named: tuple[Entity, ...] | None = None) -> list[Phrase]:
+    """Years, dates, numbers, amounts, measures, named entities and capitalised names in ``sentence``, with
+    their groups; ``named`` is the sentence's entities when they were found for many sentences at once."""
     found: dict[str, tuple[str, ...]] = {}
 
     def add(kind: str, text: str) -> None:
@@ -116,13 +139,24 @@ def typed_phrases(sentence: str) -> list[Phrase]:
     for kind, pattern in _PATTERNS.items():
         for match in pattern.finditer(sentence):
             add(kind, match.group(0))
+    for text, label in entities([sentence])[0] if named is None else named:
+        if label == "DATE":
+            add("date", text)
+        elif label in _LABEL_GROUPS:
+            add(label, _name(text.split()))
     for match in _NAME.finditer(sentence):
-        words = match.group(0).strip(" .").split()
-        while words and words[0].lower() in _LEADING_WORDS:
-            words = words[1:]
-        if words and not re.fullmatch(r"[\d,.]+", words[0]) and not re.fullmatch(FULL_MONTH, words[0]):
-            add("name", " ".join(words))
+        name = _name(match.group(0).strip(" .").split())
+        first = name.split(" ", 1)[0]
+        if name and not re.fullmatch(r"[\d,.]+", first) and not re.fullmatch(FULL_MONTH, first):
+            add("name", name)
     return [Phrase(text, groups) for text, groups in found.items()]
+
+
+def _name(words: list[str]) -> str:
+    """The words less the function words a name does not start with ("the", "in", "however")."""
+    while words and words[0].lower() in _LEADING_WORDS:
+        words = words[1:]
+    return " ".join(words)
 
 
 def is_new(phrase: str, question_lower: str, question_terms: set[str]) -> bool:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RagError
 from .features import FEATURES, Candidates
+from .kinds import TYPED
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 WEIGHTS = Path(__file__).with_name("weights.json")
 QUESTION_FEATURES = ("best_logit", "margin", "p_max", "entropy", "best_bm25", "best_rare_hit", "best_cos",
                      "max_cos", "top_score", "score_gap12", "q_idf_found", "q_rare_found", "q_missing_max_idf", "agree",
-                     "any_match", "best_match", "n_q_terms", "best_rank")
+                     "any_match", "best_match", "n_q_terms", "best_rank", "typed_miss")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def question_features(candidates: Candidates, logits: np.ndarray, probabilities:
         "best_rare_hit": row[names.index("rare_hit_win")], "best_cos": row[names.index("cos_sent")],
         "best_match": row[names.index(kind_column)] if kind_column in names else 0.0,
         "best_rank": row[names.index("p_rank")], **candidates.summary,
+        # a who/where/when/how-many question whose best sentence names no person, place, date or number
+        "typed_miss": float(candidates.kind in TYPED and not row[names.index(kind_column)]),
     }
     return {name: float(values[name]) for name in QUESTION_FEATURES}
 

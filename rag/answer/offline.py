@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 
 from ..types import Answer, Citation, Passage
+from . import entities
 from .features import Candidate, Candidates, extract
 from .kinds import short_answer
 from .model import AnswerModel, load_model
@@ -23,8 +24,9 @@ ABSTENTION = "The documents do not say. Nothing in them answers this question"
 
 
 def warm() -> None:
-    """Load the fitted answerer now rather than at the first question."""
+    """Load the fitted answerer and its entity model now rather than at the first question."""
     load_model()
+    entities.warm()
 
 
 def offline_answer(reader: Reader, question: str, passages: Sequence[Passage], query: str,
