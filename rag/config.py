@@ -11,6 +11,7 @@ from .errors import InvalidQueryError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MODES = ("hybrid", "dense", "bm25")
+RERANKERS = ("answerer", "none")  # rag/answer/rerank.py: hybrid results reordered by the fitted answerer, or not
 DENSE_UNITS = ("sentence", "chunk")  # rag/store/pieces.py
 VECTOR_INDEXES = ("auto", "flat", "hnsw")  # rag/store/vectors.py
 BACKENDS = ("onnx-int8", "onnx", "torch")  # rag/backends.py; the first is the default
@@ -33,6 +34,7 @@ class Settings:
     dense_unit: str = "sentence"  # what one vector stands for: each "sentence" of a chunk, or the whole "chunk"
     fusion_weight: float = 0.5  # weight of the dense score in hybrid fusion; the rest is BM25 (README, Evaluation)
     fusion_depth: int = 100  # candidates taken from each retriever before fusion
+    rerank: str = RERANKERS[0]  # "answerer": hybrid search's first ten passages reordered by the answerer
     vector_index: str = "auto"  # local FAISS index: "flat" (exact), "hnsw", or "auto" (HNSW from hnsw_from vectors)
     hnsw_from: int = 100_000  # vectors; measured in docs/scaling.md
     max_file_bytes: int = 100_000_000

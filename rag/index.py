@@ -16,12 +16,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .answer import answer_stream, warm
+from .answer import answer_stream, rerank_passages, warm
 from .backends import make_embedder
-from .config import LEGACY_DENSE_UNIT, Settings, load_settings
+from .config import LEGACY_DENSE_UNIT, RERANKERS, Settings, load_settings
 from .embed_cache import CachedEmbedder
 from .embedding import Embedder, for_documents
-from .errors import IndexMismatchError
+from .errors import IndexMismatchError, InvalidQueryError
 from .ingest import IngestReport, ingest
 from .retriever import Retriever
 from .store import REBUILD_HINT
@@ -87,9 +87,17 @@ class Index:
         return self.ingest(self.path, paths=store_uploads(files, self.path, self.settings.max_file_bytes))
 
     def search(self, question: str, k: int | None = None, mode: str | None = None,
-               sources: Sequence[str] | None = None) -> list[Passage]:
-        """The ``k`` best passages for ``question``, best first, ranks from 1 (see ``Retriever.search``)."""
-        return Retriever(self.store, self.embedder, self.settings).search(question, k, mode, sources)
+               sources: Sequence[str] | None = None, rerank: bool = True) -> list[Passage]:
+        """The ``k`` best passages for ``question``, best first, ranks from 1 (see ``Retriever.search``).
+
+        In hybrid mode the answerer then reorders the first ten (``rag.answer.rerank``, setting ``rerank``);
+        ``dense`` and ``bm25`` are the bare retrievers, for comparison."""
+        if self.settings.rerank not in RERANKERS:
+            raise InvalidQueryError(f"RAG_RERANK={self.settings.rerank!r} is not one of {', '.join(RERANKERS)}.")
+        passages = Retriever(self.store, self.embedder, self.settings).search(question, k, mode, sources)
+        if rerank and self.settings.rerank == "answerer" and (mode or self.settings.mode) == "hybrid":
+            return rerank_passages(self, question.strip(), passages)
+        return passages
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors of ``texts`` with the index's model (recent texts come from a cache)."""

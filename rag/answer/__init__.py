@@ -6,6 +6,7 @@ decides which one answers.
 
 from .offline import warm
 from .reader import Reader
+from .rerank import rerank as rerank_passages
 from .stream import answer_stream
 
-__all__ = ["Reader", "answer_stream", "warm"]
+__all__ = ["Reader", "answer_stream", "rerank_passages", "warm"]

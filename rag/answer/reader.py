@@ -20,7 +20,10 @@ class Reader(Protocol):
     settings: Settings
 
     def search(self, question: str, k: int | None = None, mode: str | None = None,
-               sources: Sequence[str] | None = None) -> list[Passage]: ...
+               sources: Sequence[str] | None = None, rerank: bool = True) -> list[Passage]:
+        """Passages best first; ``rerank=False`` gives the search's own order and scores, which the
+        answerer's features were fitted on."""
+        ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors, one row per text, from the model that built the index."""

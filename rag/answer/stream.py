@@ -15,11 +15,11 @@ def answer_stream(reader: Reader, question: str, k: int = 5, mode: str | None = 
                   history: Sequence[str] = ()) -> Iterator[Answer]:
     """Answers of growing text (tokens as an LLM streams them); the last one is final and checked."""
     question = check_question(question, reader.settings.max_question_chars)
-    passages = reader.search(question, k=k, mode=mode)
+    passages = reader.search(question, k=k, mode=mode, rerank=False)
     offline = offline_answer(reader, question, passages, question)
     contextual = contextual_query(question, history)
     if contextual is not None:  # the previous turn as context, kept only when it answers better
-        passages_in_context = reader.search(contextual, k=k, mode=mode)
+        passages_in_context = reader.search(contextual, k=k, mode=mode, rerank=False)
         in_context = offline_answer(reader, question, passages_in_context, contextual, read_as=contextual)
         if (in_context.confidence or 0.0) > (offline.confidence or 0.0):
             passages, offline = passages_in_context, in_context

@@ -100,7 +100,7 @@ def collect(index: Index, cases: Sequence[Case], k: int = 5) -> list[Row]:
     retrieved = []
     with index.embedder.pinned([case.question.strip() for case in cases], progress=True):
         for case in cases:
-            retrieved.append(index.search(case.question, k=k))
+            retrieved.append(index.search(case.question, k=k, rerank=False))
     items = [item for passages in retrieved for item in candidates(passages)]
     texts = [item.text for item in items] + [item.window for item in items] + [item.headed for item in items]
     rows = []
