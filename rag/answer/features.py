@@ -129,10 +129,12 @@ def _candidates(passages: Sequence[Passage], keep: Callable[[str], bool]) -> lis
         breaks = [match.end() for match in _PARAGRAPH_BREAK.finditer(passage.clean_text)]
         paragraphs = [bisect_right(breaks, start) for start, _, _ in spans]
         labels = _labels(passage.clean_text, breaks)
+        label_starts = [at for at, _ in labels]
         for position, (start, end, text) in enumerate(spans):
             window = " ".join(span[2] for span in spans[max(0, position - 1) : position + 2])
             paragraph = paragraphs[position]  # non-decreasing: a paragraph's sentences are consecutive
-            label = labels[bisect_right([at for at, _ in labels], start) - 1][1] if labels and labels[0][0] <= start else heading
+            above = bisect_right(label_starts, start)  # label lines that start before the sentence
+            label = labels[above - 1][1] if above else heading
             found.append(Candidate(number, start, end, text, window, f"{heading}: {text}",
                                    position - paragraphs.index(paragraph), paragraphs.count(paragraph), label))
     return found

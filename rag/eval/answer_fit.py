@@ -226,7 +226,7 @@ def _figures(rows: Sequence[Row], probability: np.ndarray, threshold: float, lab
                f"{label}containment, one sentence, never abstaining": _containment(
                    rows, answerable, np.ones(len(rows), bool), 0.0),
                f"{label}containment, one sentence": _containment(rows, answerable, answering, 0.0)}
-    for below in (0.3, 0.4, 0.5):
+    for below in (0.3, 0.4, 0.45, 0.5):
         figures[f"{label}containment, second sentence below p={below}"] = _containment(rows, answerable, answering, below)
         figures[f"{label}median sentence words, second below p={below}"] = _median_words(rows, answering, below)
     figures[f"{label}answerable abstained"] = float((~answering[answerable]).mean())
