@@ -72,6 +72,13 @@ def test_a_follow_up_borrows_the_previous_question_only_when_it_cannot_stand_alo
     assert unrelated.abstained and unrelated.search_query == "What is the capital of France?"
 
 
+def test_a_follow_up_answers_what_it_newly_asks_not_the_previous_question(seed_index: rag.Index):
+    # read in context alone, "it" pulls toward the dates sentence that answered the first question
+    answer = seed_index.ask("And who attended it?", history=["When did the second short course take place?"])
+    assert not answer.abstained and answer.text.startswith("Attending the short course were chief secretaries")
+    assert answer.passages[0].source == "000_0220f7c6bd20be88.txt"
+
+
 def test_question_kinds_and_typed_phrases():
     assert question_kind("In what year did the war end?") == "year"
     assert question_kind("When was it held?") == "when"
@@ -133,5 +140,6 @@ def test_follow_up_rules():
     assert not needs_context("What is the capital of France?")
     assert not needs_context("Is it safe to use the random module for passwords?")
     assert not needs_context("What did Marie Curie discover and where did she work?")
+    assert needs_context("What Party posts does he hold?"), "a capitalised word is not a person for 'he' to point at"
     assert contextual_query("Who spoke there?", []) is None
     assert contextual_query("Who spoke there?", ["When was the course?"]) == "Who spoke there? (When was the course?)"

@@ -15,6 +15,8 @@ from conftest import ROOT, SEEDS, FakeEmbedder
 import rag
 from app import eval_cli
 from rag.eval import benchmarks, runner
+from rag.eval.followups import FollowUp, follow_ups
+from rag.eval.squad_answers import Case
 from rag.eval.evalset import EvalSetError, load_eval_set, span_matches
 from rag.eval.harness import evaluate
 from rag.fusion import reciprocal_rank_fusion
@@ -330,3 +332,15 @@ def test_squad_halves_draws_and_answer_report(tmp_path: Path) -> None:
     report = answer_report(index, cases)
     assert report["answerable"] == report["unanswerable"] == 1
     assert all(0.0 <= report[name] <= 1.0 for name in ("containment", "answerable abstained", "unanswerable abstained"))
+
+
+def test_squad_follow_ups_replace_the_name_two_questions_share_with_it() -> None:
+    context = "Doctor Who is a British science-fiction programme first broadcast by the BBC in 1963."
+    cases = [Case("1", "When did the BBC first broadcast Doctor Who?", ("1963",), "Doctor_Who", True, context),
+             Case("2", "Which broadcaster made Doctor Who's first episodes?", ("the BBC",), "Doctor_Who", True, context),
+             Case("3", "Who wrote Hamlet?", ("Shakespeare",), "Hamlet", True, "Hamlet is a tragedy.")]
+    made = follow_ups(cases)
+    assert sorted(made, key=lambda item: item.question) == [
+        FollowUp("Which broadcaster made Doctor Who's first episodes?", "When did the BBC first broadcast it?", ("1963",)),
+        FollowUp("When did the BBC first broadcast Doctor Who?", "Which broadcaster made its first episodes?",
+                 ("the BBC",))]

@@ -11,12 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from . import entities
+
 _ELLIPSIS = re.compile(r"^\s*(?:and|but|also|so|then|what about|how about|and what about)\b", re.IGNORECASE)
 _POINTER = re.compile(r"\b(?:he|him|his|she|her|hers|it|its|they|them|their|theirs|there|that one|this one)\b",
                       re.IGNORECASE)
 # "it" that points at nothing: "is it safe to ...", "it is possible to ..."
 _DUMMY_IT = re.compile(r"\b(?:is|was|isn't|wasn't) it\b|\bit (?:is|was|'s) (?:\w+ )?(?:to|that)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!] )\b[A-Z][\w'-]+")
+_PERSONAL = frozenset({"he", "him", "his", "she", "her", "hers"})
 
 
 def needs_context(question: str) -> bool:
@@ -27,9 +30,17 @@ def needs_context(question: str) -> bool:
     for match in _POINTER.finditer(question):
         if match.group(0).lower() == "it" and _DUMMY_IT.search(question):
             continue
-        if not _NAME.search(question[: match.start()]):
+        if not _named_before(question, match.start(), match.group(0).lower() in _PERSONAL):
             return True
     return False
+
+
+def _named_before(question: str, end: int, person: bool) -> bool:
+    """Whether the question names something before ``end`` for a pronoun to point at: a person (by spaCy's
+    entities) for he/she/his/her, any capitalised name otherwise. "What Party posts does he hold?" names none."""
+    if not person:
+        return _NAME.search(question[:end]) is not None
+    return any(label == "PERSON" and 0 <= question.find(text) < end for text, label in entities.entities([question])[0])
 
 
 def contextual_query(question: str, history: Sequence[str]) -> str | None:
