@@ -9,9 +9,9 @@ import pytest
 from conftest import SEEDS
 
 import rag
-from rag.answer.features import candidates
+from rag.answer.features import candidates, question_terms
 from rag.answer.followup import contextual_query, needs_context
-from rag.answer.kinds import question_kind, short_answer, typed_phrases
+from rag.answer.kinds import counted, question_kind, short_answer, typed_phrases
 
 
 def assert_markers_point_at_passages(answer: rag.Answer) -> None:
@@ -101,6 +101,11 @@ def test_question_kinds_and_typed_phrases():
     assert short_answer("who", sentence, phrases, {"sign"}) is None  # names are too often wrong to lead a reply
     ranged = "The course took place from January 25 to 28."
     assert short_answer("when", ranged, typed_phrases(ranged), {"cours", "place"}) == "January 25 to 28"
+    question = "According to the change logs, how many patches were applied between Python 2.5 and 2.6?"
+    logs = "A search through the change logs finds there were 259 patches applied and 612 bugs fixed between Python 2.5 and 2.6."
+    terms = set(question_terms(question))
+    assert counted(question) == {"patch"} and counted("How many open bugs were there?") == {"open", "bug"}
+    assert short_answer("count", logs, typed_phrases(logs), terms, counted(question)) == "259", "the number of patches"
 
 
 def test_people_and_places_are_named_entities_not_capitalised_words():

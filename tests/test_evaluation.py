@@ -15,10 +15,10 @@ from conftest import ROOT, SEEDS, FakeEmbedder
 import rag
 from app import eval_cli
 from rag.eval import benchmarks, runner
-from rag.eval.followups import FollowUp, follow_ups
-from rag.eval.squad_answers import Case
 from rag.eval.evalset import EvalSetError, load_eval_set, span_matches
+from rag.eval.followups import FollowUp, follow_ups
 from rag.eval.harness import evaluate
+from rag.eval.squad_answers import Case
 from rag.fusion import reciprocal_rank_fusion
 
 EVAL_SET = ROOT / "eval" / "seeds.jsonl"

@@ -167,11 +167,33 @@ def is_new(phrase: str, question_lower: str, question_terms: set[str]) -> bool:
     return not terms or not terms <= question_terms
 
 
-def short_answer(kind: str, sentence: str, phrases: list[Phrase], question_terms: set[str]) -> str | None:
-    """The phrase of the asked-for group nearest to the question's words in ``sentence``, or None."""
+_COUNTED = re.compile(r"\bhow many\s+(\w+)(?:\s+(\w+))?", re.IGNORECASE)
+_AUXILIARY = frozenset({"am", "is", "are", "was", "were", "be", "been", "do", "does", "did", "have", "has", "had", "can",
+                        "could", "will", "would", "shall", "should", "may", "might", "must", "of", "in", "on", "at", "to",
+                        "for"})
+
+
+def counted(question: str) -> set[str]:
+    """The terms of what a how-many question counts: "How many patches were applied?" counts patches, "how many
+    open bugs" open bugs (two words at most, auxiliaries left out)."""
+    match = _COUNTED.search(question)
+    words: list[str] = []
+    for word in match.groups() if match else ():
+        if not word or word.lower() in _AUXILIARY:
+            break
+        words.append(word)
+    return set(tokenize(" ".join(words)))
+
+
+def short_answer(kind: str, sentence: str, phrases: list[Phrase], question_terms: set[str],
+                 counted_terms: set[str] | None = None) -> str | None:
+    """The phrase of the asked-for group nearest to the question's words in ``sentence``, or None; for a count,
+    the number nearest to the counted thing first ("259 patches" for "How many patches ..."), when the sentence
+    names it."""
     order = SHORT_ORDER.get(kind)
     if order is None:
         return None
+    focus = _anchors(sentence, counted_terms) if kind == "count" and counted_terms else []
     anchors = _anchors(sentence, question_terms)
     best, best_key = None, None
     for phrase in phrases:
@@ -181,7 +203,8 @@ def short_answer(kind: str, sentence: str, phrases: list[Phrase], question_terms
         preference = min(ranks) + (0.0 if phrase.groups[0] == order[0] else 0.5)  # a year before a date holding one
         position = _position(sentence, phrase.text) or 0
         distance = min((abs(position - anchor) for anchor in anchors), default=50)
-        key = (preference, distance, -len(phrase.text))
+        to_counted = min((abs(position - anchor) for anchor in focus), default=0)
+        key = (preference, to_counted, distance, -len(phrase.text))
         if best_key is None or key < best_key:
             best, best_key = phrase.text, key
     return best

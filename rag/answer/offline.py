@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..types import Answer, Citation, Passage
 from . import entities
 from .features import Candidate, Candidates, extract
-from .kinds import short_answer
+from .kinds import counted, short_answer
 from .model import AnswerModel, load_model
 from .reader import Reader
 
@@ -73,7 +73,7 @@ def _cite(reader: Reader, question: str, passages: Sequence[Passage], found: Can
           query: str, confidence: float) -> Answer:
     """The reply: the short answer (if any) and the evidence sentences in document order, each with ``[n]``."""
     best = found.items[chosen[0]]
-    short = short_answer(found.kind, best.text, found.phrases[chosen[0]], set(found.terms))
+    short = short_answer(found.kind, best.text, found.phrases[chosen[0]], set(found.terms), counted(question))
     cited: list[Passage] = []
     pieces, citations = [], []
     for number in sorted(chosen, key=lambda n: (found.items[n].passage_index, found.items[n].start)):
