@@ -9,9 +9,10 @@ import pytest
 from conftest import SEEDS
 
 import rag
-from rag.answer.features import candidates, question_terms
+from rag.answer.features import Candidates, candidates, question_terms
 from rag.answer.followup import contextual_query, needs_context
 from rag.answer.kinds import counted, question_kind, short_answer, typed_phrases
+from rag.answer.model import quoted
 
 
 def assert_markers_point_at_passages(answer: rag.Answer) -> None:
@@ -148,3 +149,26 @@ def test_follow_up_rules():
     assert needs_context("What Party posts does he hold?"), "a capitalised word is not a person for 'he' to point at"
     assert contextual_query("Who spoke there?", []) is None
     assert contextual_query("Who spoke there?", ["When was the course?"]) == "Who spoke there? (When was the course?)"
+
+
+def test_a_second_sentence_is_quoted_when_the_best_is_uncertain_or_both_are_short(seed_index: rag.Index):
+    import numpy as np
+
+    passages = seed_index.search("Who made the opening address at the second short course?", k=3)
+    items = candidates(passages)
+    found = Candidates("", "who", items, np.zeros((len(items), 1)), [[] for _ in items], ())
+    words = [len(item.text.split()) for item in items]
+    longest, shortest = int(np.argmax(words)), int(np.argmin(words))
+    others = [number for number in range(len(items)) if number not in (longest, shortest)]
+
+    def probabilities(best: int, top: float, runner_up: int) -> np.ndarray:
+        values = np.full(len(items), (1 - top - 0.2) / (len(items) - 2))
+        values[best], values[runner_up] = top, 0.2
+        return values
+
+    assert quoted(found, probabilities(longest, 0.9, shortest), 0.4, 0.7, 200) == [longest]  # sure: one sentence
+    assert quoted(found, probabilities(longest, 0.35, others[0]), 0.4, 0.7, 0) == [longest, others[0]]  # unsure: two
+    pair = [shortest, others[0]]
+    together = words[shortest] + words[others[0]]
+    assert quoted(found, probabilities(shortest, 0.6, others[0]), 0.4, 0.7, together) == pair  # short enough to add
+    assert quoted(found, probabilities(shortest, 0.6, others[0]), 0.4, 0.7, together - 1) == [shortest]

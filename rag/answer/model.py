@@ -58,7 +58,9 @@ class AnswerModel:
     selection: Linear
     abstention: Linear
     threshold: float  # abstain below this probability that the passages hold the answer
-    second_below: float  # quote a second sentence when the best one's probability is below this
+    second_below: float  # quote a second sentence when the best one's probability is below this,
+    pair_below: float = 0.0  # or below this when the two together are at most ``pair_words`` words
+    pair_words: int = 0
 
     def probabilities(self, candidates: Candidates) -> np.ndarray:
         """Softmax over the candidates: the probability that each one is the answering sentence."""
@@ -67,6 +69,10 @@ class AnswerModel:
         logits = self.selection(candidates.matrix.astype(np.float64))
         exponentials = np.exp(logits - logits.max())
         return exponentials / exponentials.sum()
+
+    def quoted(self, candidates: Candidates, probabilities: np.ndarray) -> list[int]:
+        """The sentences to quote, best first (``quoted`` with this model's limits)."""
+        return quoted(candidates, probabilities, self.second_below, self.pair_below, self.pair_words)
 
     def holds_answer(self, candidates: Candidates, probabilities: np.ndarray) -> float:
         """Calibrated probability that some candidate answers the question."""
@@ -77,6 +83,19 @@ class AnswerModel:
         values = question_features(candidates, self.selection(candidates.matrix.astype(np.float64)), probabilities)
         row = np.array([[values[name] for name in self.abstention.features]])
         return float(1.0 / (1.0 + np.exp(-self.abstention(row)[0])))
+
+
+def quoted(candidates: Candidates, probabilities: np.ndarray, second_below: float, pair_below: float = 0.0,
+           pair_words: int = 0) -> list[int]:
+    """The best sentence, and the runner-up when the best is uncertain (below ``second_below``), or somewhat
+    uncertain (below ``pair_below``) while the two are short enough to read at a glance: API pages are terse,
+    and the answer is often the sentence after the one that repeats the question's words."""
+    order = [int(number) for number in probabilities.argsort()[::-1][:2]]
+    if len(order) < 2:
+        return order
+    top = probabilities[order[0]]
+    words = sum(len(candidates.items[number].text.split()) for number in order)
+    return order if top < second_below or (top < pair_below and words <= pair_words) else order[:1]
 
 
 def question_features(candidates: Candidates, logits: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
@@ -112,7 +131,8 @@ def load_model(path: Path | None = None) -> AnswerModel:
 def _load(path: Path) -> AnswerModel:
     data = json.loads(path.read_text(encoding="utf-8"))
     model = AnswerModel(Linear.from_json(data["selection"]), Linear.from_json(data["abstention"]),
-                        float(data["threshold"]), float(data["second_below"]))
+                        float(data["threshold"]), float(data["second_below"]), float(data.get("pair_below", 0.0)),
+                        int(data.get("pair_words", 0)))
     if model.selection.features != FEATURES or not set(model.abstention.features) <= set(QUESTION_FEATURES):
         raise RagError(f"The answerer weights in {path} were fitted for other features; "
                        "run `python -m rag.eval.answer_fit` to fit them again.")

@@ -51,13 +51,11 @@ def offline_answer(reader: Reader, question: str, passages: Sequence[Passage], q
     if read_as and read_as != question:  # a follow-up: the sentence is chosen by both readings at once
         asked = extract(question, passages, reader.embed, reader.idf)
         probabilities = _product(probabilities, model.probabilities(asked))
-    order = [int(number) for number in probabilities.argsort()[::-1]]
     log.debug("%r: %s question, best sentence p=%.2f, passages hold the answer p=%.2f", question, found.kind,
-              probabilities[order[0]], holds)
+              probabilities.max(), holds)
     if holds < model.threshold:
         return abstain(question, passages, query, holds)
-    chosen = order[:2] if probabilities[order[0]] < model.second_below and len(order) > 1 else order[:1]
-    return _cite(reader, question, passages, asked, chosen, query, holds)
+    return _cite(reader, question, passages, asked, model.quoted(asked, probabilities), query, holds)
 
 
 def _product(in_context: np.ndarray, alone: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..answer.features import FEATURES, Candidates, extract
-from ..answer.model import QUESTION_FEATURES, WEIGHTS, AnswerModel, Linear, question_features
+from ..answer.model import QUESTION_FEATURES, WEIGHTS, AnswerModel, Linear, question_features, quoted
 from ..config import Settings, load_settings
 from ..embed_cache import EmbedderWrapper
 from ..embedding import Embedder, SentenceTransformerEmbedder
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 ABSTAIN_ANSWERABLE = 0.06  # share of answerable questions (out of fold, first half) the threshold lets abstain
 SECOND_BELOW = 0.4  # a second sentence below this: the largest whose median reply stays under 30 words (first half)
+PAIR_BELOW, PAIR_WORDS = 0.7, 35  # or below PAIR_BELOW when the two sentences together are this short
+Rule = tuple[float, float, int]  # when a second sentence is quoted: (second_below, pair_below, pair_words)
 FOLDS = 4
 DRAWS = ((150, 0, False), (350, 1, False), (150, 2, True))  # paragraphs removed, seed, one file per article
 PARAPHRASED = 0.5  # share of questions also asked without the words they copied from their paragraph
@@ -196,7 +198,7 @@ def fit(rows: Sequence[Row]) -> tuple[AnswerModel, dict[str, float]]:
     probability, weight = probability[original], weight[original]
     answerable = np.array([row.case.answerable for row in usable])
     threshold = _weighted_quantile(probability[answerable], weight[answerable], ABSTAIN_ANSWERABLE)
-    model = AnswerModel(fit_selection(rows), abstention, threshold, SECOND_BELOW)
+    model = AnswerModel(fit_selection(rows), abstention, threshold, SECOND_BELOW, PAIR_BELOW, PAIR_WORDS)
     docs = np.array([row.case.article.startswith(DOCS_PREFIX) for row in usable])
     figures = _figures([row for row, keep in zip(usable, ~docs) if keep], probability[~docs], threshold, "")
     if docs.any():
@@ -222,27 +224,29 @@ def _figures(rows: Sequence[Row], probability: np.ndarray, threshold: float, lab
     holds = np.array([row.labels.any() for row in rows])
     answerable = np.array([row.case.answerable for row in rows])
     answering = probability >= threshold
+    never = (0.0, 0.0, 0)
     figures = {f"{label}oracle (gold sentence in the passages)": float(holds[answerable].mean()),
                f"{label}containment, one sentence, never abstaining": _containment(
-                   rows, answerable, np.ones(len(rows), bool), 0.0),
-               f"{label}containment, one sentence": _containment(rows, answerable, answering, 0.0)}
-    for below in (0.3, 0.4, 0.45, 0.5):
-        figures[f"{label}containment, second sentence below p={below}"] = _containment(rows, answerable, answering, below)
-        figures[f"{label}median sentence words, second below p={below}"] = _median_words(rows, answering, below)
+                   rows, answerable, np.ones(len(rows), bool), never),
+               f"{label}containment, one sentence": _containment(rows, answerable, answering, never)}
+    rules = {f"second sentence below p={below}": (below, 0.0, 0) for below in (0.3, 0.4, 0.5)}
+    rules[f"shipped: below p={SECOND_BELOW}, or p={PAIR_BELOW} within {PAIR_WORDS} words"] = (
+        SECOND_BELOW, PAIR_BELOW, PAIR_WORDS)
+    for name, rule in rules.items():
+        figures[f"{label}containment, {name}"] = _containment(rows, answerable, answering, rule)
+        figures[f"{label}median sentence words, {name}"] = _median_words(rows, answering, rule)
     figures[f"{label}answerable abstained"] = float((~answering[answerable]).mean())
     figures[f"{label}unanswerable abstained"] = float((~answering[~answerable]).mean()) if (~answerable).any() else 0.0
     return figures
 
 
-def _chosen(row: Row, below: float) -> np.ndarray:
-    probability = _softmax(_logits(row))
-    order = probability.argsort()[::-1]
-    return order[:2] if probability[order[0]] < below else order[:1]
+def _chosen(row: Row, rule: Rule) -> list[int]:
+    return quoted(row.found, _softmax(_logits(row)), *rule)
 
 
-def _median_words(rows: Sequence[Row], answering: np.ndarray, below: float) -> float:
+def _median_words(rows: Sequence[Row], answering: np.ndarray, rule: Rule) -> float:
     """Median words of the quoted sentences over the questions answered."""
-    return float(statistics.median(sum(len(row.found.items[number].text.split()) for number in _chosen(row, below))
+    return float(statistics.median(sum(len(row.found.items[number].text.split()) for number in _chosen(row, rule))
                                    for row, answers in zip(rows, answering) if answers))
 
 
@@ -258,18 +262,19 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum()
 
 
-def _containment(rows: Sequence[Row], answerable: np.ndarray, answering: np.ndarray, below: float) -> float:
+def _containment(rows: Sequence[Row], answerable: np.ndarray, answering: np.ndarray, rule: Rule) -> float:
     """Share of answerable questions whose chosen sentences hold a gold answer (abstaining is wrong)."""
     right = []
     for row, can, answers in zip(rows, answerable, answering):
         if can:
-            right.append(bool(answers and row.labels[_chosen(row, below)].any()))
+            right.append(bool(answers and row.labels[_chosen(row, rule)].any()))
     return float(sum(right) / max(1, len(right)))
 
 
 def save(model: AnswerModel, path: Path = WEIGHTS, docs_sets: Sequence[str] = ()) -> None:
     data = {"selection": model.selection.to_json(), "abstention": model.abstention.to_json(),
-            "threshold": model.threshold, "second_below": model.second_below,
+            "threshold": model.threshold, "second_below": model.second_below, "pair_below": model.pair_below,
+            "pair_words": model.pair_words,
             "fitted_on": "SQuAD v1.1 dev, first 24 articles by title: a file per paragraph with 150 (seed 0) and "
                          "350 (seed 1) removed, a file per article with 150 removed (seed 2); and "
                          + (", ".join(f"eval/{Path(docs.partition('=')[0]).name}" for docs in docs_sets) or "no")
