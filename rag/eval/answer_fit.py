@@ -373,7 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     save(model, Path(args.out), args.docs_set)
     print(f"Fitted on {len(rows)} questions of the first half; wrote {args.out}. Out of fold:")
     for name, value in figures.items():
-        print(f"  {name:<48}{value:.3f}")
+        print(f"  {name:<48} {value:.3f}")
     if args.held_out:
         import os
 
@@ -383,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Held-out half, 150 paragraphs removed, {report['answerable']} answerable and "
               f"{report['unanswerable']} unanswerable questions:")
         for name, value in report.items():
-            print(f"  {name:<48}{value:.3f}" if isinstance(value, float) else f"  {name:<48}{value}")
+            print(f"  {name:<48} {value:.3f}" if isinstance(value, float) else f"  {name:<48} {value}")
     return 0
 
 
