@@ -17,13 +17,13 @@ QUESTIONS = ("Who made the opening address at the second short course?", "What d
 
 
 @pytest.mark.parametrize("question", QUESTIONS)
-def test_reranking_reorders_the_same_passages_and_scores_them_as_a_distribution(seed_index: rag.Index, question: str):
+def test_reranking_reorders_the_same_passages_and_scores_them_as_shares(seed_index: rag.Index, question: str):
     plain = seed_index.search(question, k=5, rerank=False)
     reranked = seed_index.search(question, k=5)
     assert sorted(passage.chunk_id for passage in reranked) == sorted(passage.chunk_id for passage in plain)
     assert [passage.rank for passage in reranked] == [1, 2, 3, 4, 5]
     scores = [passage.score for passage in reranked]
-    assert scores == sorted(scores, reverse=True) and 0.99 <= sum(scores) <= 1.0 + 1e-6  # shares, mixed with the search's order
+    assert scores == sorted(scores, reverse=True) and 0.99 <= sum(scores) <= 1.0 + 1e-6  # the answerer's shares
     for mode in ("dense", "bm25"):  # the bare retrievers stay bare
         assert seed_index.search(question, k=5, mode=mode) == seed_index.search(question, k=5, mode=mode, rerank=False)
 

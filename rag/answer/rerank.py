@@ -1,6 +1,5 @@
 """Passages reordered by the fitted answerer: a passage ranks by the chance that one of its sentences
-answers the question (the selection model's softmax, summed over the passage's sentences), with a
-little of the search's own order mixed in.
+answers the question (the selection model's softmax, summed over the passage's sentences).
 
 Hybrid search scores a chunk by its best sentence's meaning and by its words; the answerer's model
 also weighs answer types, rare words near each other, the API entry a sentence sits under and the
@@ -23,16 +22,11 @@ from .model import AnswerModel, load_model
 from .reader import Reader
 
 DEPTH = 10  # passages the answerer reads; deeper ones keep their order after these
-# Weight of the search's own order (1 / rank) beside the answerer's share. Chosen on the training sets with
-# models fitted without them: hit@1 0.815 -> 0.823 and MRR 0.884 -> 0.894 on pydocs-train, 0.780 and
-# MRR 0.866 -> 0.875 on whatsnew-train (0.1 to 0.5 tried).
-SEARCH_PRIOR = 0.3
 
 
 def rerank(reader: Reader, question: str, passages: Sequence[Passage], model: AnswerModel | None = None) -> list[Passage]:
     """The first ``DEPTH`` passages best first by the answerer, each scored by its share of the answerer's
-    probability plus ``SEARCH_PRIOR / rank``, normalised to sum to 1; deeper passages follow in their
-    search order."""
+    probability; passages with no candidate sentence (code, tables) follow in their search order."""
     import numpy as np
 
     head, tail = list(passages[:DEPTH]), list(passages[DEPTH:])
@@ -41,8 +35,6 @@ def rerank(reader: Reader, question: str, passages: Sequence[Passage], model: An
         return list(passages)
     share = np.zeros(len(head))
     np.add.at(share, [item.passage_index for item in found.items], (model or load_model()).probabilities(found))
-    mixed = share + SEARCH_PRIOR / np.arange(1, len(head) + 1)
-    score = mixed / mixed.sum()
-    order = sorted(range(len(head)), key=lambda number: -score[number])  # stable: ties keep the search's order
-    ranked = [replace(head[number], score=float(score[number])) for number in order] + tail
+    order = sorted(range(len(head)), key=lambda number: -share[number])  # stable: ties keep the search's order
+    ranked = [replace(head[number], score=float(share[number])) for number in order] + tail
     return [replace(passage, rank=rank) for rank, passage in enumerate(ranked, 1)]
