@@ -44,12 +44,12 @@ def follow_ups(cases: Sequence[Case], limit: int = 300, seed: int = 7) -> list[F
     made = []
     for group in by_paragraph.values():
         for case in group:
-            shared = [(len(match.group(0)), match, other) for other in group if other is not case
+            shared = [(match, other) for other in group if other is not case
                       for match in _NAME.finditer(case.question)
                       if match.start() > 0 and len(match.group(0)) >= 3 and match.group(0) in other.question]
             if not shared:
                 continue
-            _, match, other = max(shared, key=lambda found: found[0])
+            match, other = max(shared, key=lambda found: len(found[0].group(0)))
             rest = case.question[match.end():]
             pronoun, rest = ("its", rest[2:]) if rest.startswith("'s") else ("it", rest)
             question = re.sub(r"\b(?:the|a|an) (its?)\b", r"\1", case.question[: match.start()] + pronoun + rest)
